@@ -1,0 +1,380 @@
+"""Redaction quality and speed on a seeded, labelled synthetic corpus.
+
+Builds prompts that read like real ones (requests, support tickets, logs, config snippets, JSON) with
+Faker values for every entity type in several locales, mixed with look-alike negatives that must NOT
+be redacted: order ids, timestamps and dates, version strings, UUIDs, prices, ISBNs, tracking numbers,
+hashes, coordinates. Prints per-type recall and precision and throughput in MB/s on one core.
+
+Scoring: a predicted span counts as correct when it overlaps a labelled span of the same type; a
+labelled span counts as found when a prediction of its type overlaps it.
+
+    python benchmarks/redaction.py            # full run (well under 60 s)
+    python benchmarks/redaction.py --quick    # CI smoke run (a few seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import random
+import string
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from faker import Faker
+
+from llm_monitor_sdk.redaction import BUILTIN_ENTITIES, RedactionConfig, build_redactor
+
+Label = tuple[int, int, str]
+TARGET_RECALL = TARGET_PRECISION = 0.99
+TARGET_MBPS = 20.0
+
+
+class Doc:
+    """A document under construction: text plus labelled spans."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.labels: list[Label] = []
+        self.size = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+
+    def add_entity(self, template: str, value: str, entity: str, span_of: str | None = None) -> None:
+        """Add ``template`` with ``{}`` replaced by ``value``; label ``span_of`` (default: the value)."""
+        before, _, after = template.partition("{}")
+        self.add(before)
+        target = span_of if span_of is not None else value
+        offset = value.index(target)
+        self.labels.append((self.size + offset, self.size + offset + len(target), entity))
+        self.add(value)
+        self.add(after)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+class Corpus:
+    """Seeded generators for positives and negatives."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.fakers = {loc: Faker(loc) for loc in ("en_US", "en_GB", "de_DE", "fr_FR", "en_IN", "pt_BR")}
+        for i, fake in enumerate(self.fakers.values()):
+            fake.seed_instance(seed + i)
+        self.en = self.fakers["en_US"]
+
+    def digits(self, n: int, first: str = "0123456789") -> str:
+        return self.rng.choice(first) + "".join(self.rng.choice(string.digits) for _ in range(n - 1))
+
+    def token(self, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+    # -- positives ---------------------------------------------------------------------------------
+
+    def phone(self) -> str:
+        r = self.rng
+        country = r.choice(["US", "GB", "DE", "FR", "IN", "BR", "E164"])
+        if country == "IN":
+            mobile = self.digits(5, "6789") + " " + self.digits(5)
+            return r.choice([
+                f"+91 {mobile}", f"+91-{mobile.replace(' ', '')}", f"+91{mobile.replace(' ', '')}",
+                f"0{mobile}", mobile, f"0{mobile.replace(' ', '')}",
+                f"+91 22 {self.digits(4, '23456')} {self.digits(4)}", f"022 {self.digits(4, '23456')} {self.digits(4)}",
+            ])  # fmt: skip
+        if country == "E164":
+            return "+" + r.choice(["1", "7", "33", "34", "39", "44", "49", "52", "61", "81", "86", "351", "353", "971"]) + self.digits(r.randint(8, 10), "123456789")
+        fake = self.fakers[{"US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "BR": "pt_BR"}[country]]
+        while True:
+            number = fake.phone_number()
+            # Faker's de_DE provider also emits strings like "00008063608" that no numbering plan has.
+            if country == "DE" and not number.startswith(("+49", "(0", "01", "02", "03", "04", "05", "06", "07", "08", "09")):
+                continue
+            return number
+
+    def card(self) -> str:
+        kind = self.rng.choice(["visa16", "visa13", "mastercard", "amex", "discover", "jcb16", "diners"])
+        digits = self.en.credit_card_number(card_type=kind)
+        style = self.rng.random()
+        if style < 0.3:
+            return digits
+        sep = " " if style < 0.75 else "-"
+        if len(digits) == 15:
+            return sep.join([digits[:4], digits[4:10], digits[10:]])
+        return sep.join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+    def iban(self) -> str:
+        fake = self.fakers[self.rng.choice(["en_GB", "de_DE", "fr_FR", "pt_BR", "en_US"])]
+        value = fake.iban()
+        if self.rng.random() < 0.5:
+            value = " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+        return value
+
+    def ip(self) -> str:
+        r = self.rng.random()
+        if r < 0.4:
+            return self.en.ipv4_public()
+        if r < 0.6:
+            return self.en.ipv4_private()
+        v6 = ipaddress.IPv6Address(self.en.ipv6())
+        if r < 0.8:
+            return v6.compressed
+        return str(ipaddress.IPv6Address(int(v6) & ~0xFFFFFFFF_FFFF0000))  # e.g. 2001:db8:...::1f
+
+    def secret(self) -> tuple[str, str]:
+        """A (text, secret-value) pair: the value is what must be redacted."""
+        r = self.rng
+        t = self.token
+        choice = r.randrange(15)
+        if choice == 0:
+            key = f"sk-proj-{t(48, string.ascii_letters + string.digits + '_-')}"
+            return f"OPENAI_API_KEY={key}", key
+        if choice == 1:
+            key = f"sk-{t(48)}"
+            return f'client = OpenAI(api_key="{key}")', key
+        if choice == 2:
+            key = f"sk-ant-api03-{t(93, string.ascii_letters + string.digits + '_-')}AA"
+            return f"my anthropic key is {key}", key
+        if choice == 3:
+            key = "AIza" + t(35, string.ascii_letters + string.digits + "_-")
+            return f"GOOGLE_API_KEY: {key}", key
+        if choice == 4:
+            key = r.choice(["AKIA", "ASIA"]) + t(16, string.ascii_uppercase + string.digits)
+            return f"aws_access_key_id = {key}", key
+        if choice == 5:
+            key = r.choice(["ghp_", "gho_", "ghs_"]) + t(36)
+            return f"git clone with token {key} fails", key
+        if choice == 6:
+            key = "glpat-" + t(20, string.ascii_letters + string.digits + "_-")
+            return f"GITLAB_TOKEN {key}", key
+        if choice == 7:
+            key = r.choice(["xoxb-", "xoxp-"]) + f"{self.digits(11)}-{self.digits(12)}-{t(24)}"
+            return f"slack bot token: {key}", key
+        if choice == 8:
+            key = r.choice(["sk_live_", "rk_live_", "sk_test_"]) + t(24)
+            return f"stripe.api_key = '{key}'", key
+        if choice == 9:
+            header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+            body = "eyJ" + t(r.randint(30, 80), string.ascii_letters + string.digits + "_-")
+            key = f"{header}.{body}.{t(43, string.ascii_letters + string.digits + '_-')}"
+            return f"Authorization: Bearer {key}", key
+        if choice == 10:
+            key = t(40, string.ascii_letters + string.digits + "._-")
+            return f"curl -H 'Authorization: Bearer {key}' https://api.example.com/v1/items", key
+        if choice == 11:
+            pw = self.en.password(length=r.randint(8, 16), special_chars=False)
+            return r.choice([f"password={pw}", f'"password": "{pw}"', f"DB_PASSWORD: {pw}", f"api_key: {pw}"]), pw
+        if choice == 12:
+            pw = self.en.password(length=12, special_chars=False)
+            return f"DATABASE_URL=postgres://app_user:{pw}@db.internal:5432/prod", pw
+        if choice == 13:
+            body = "\n".join(t(64, string.ascii_letters + string.digits + "+/") for _ in range(r.randint(3, 8)))
+            key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+            return f"here is the key:\n{key}\n", key
+        key = "whsec_" + t(32)
+        return f"STRIPE_WEBHOOK_SECRET={key}", key
+
+    def positive(self, doc: Doc) -> None:
+        en, r = self.en, self.rng
+        entity = r.choice(BUILTIN_ENTITIES)
+        if entity == "EMAIL_ADDRESS":
+            email = r.choice([en.email(), en.free_email(), en.company_email(), self.fakers["de_DE"].email()])
+            doc.add_entity(r.choice(["Please send the report to {} by Friday. ", "Contact: {}\n", '{"email": "{}"} ',
+                                     "cc {}, thanks! ", "(reply to <{}>) "]), email, entity)  # fmt: skip
+        elif entity == "PHONE_NUMBER":
+            doc.add_entity(r.choice(["Call me at {} tomorrow. ", "Phone: {}\n", "You can reach me on {}. ",
+                                     "my mobile is {} if urgent. ", "Tel.: {} ", "text me at {}, thanks. "]),
+                           self.phone(), entity)  # fmt: skip
+        elif entity == "CREDIT_CARD":
+            doc.add_entity(r.choice(["My card number is {} and it was charged twice. ", "card: {} exp 04/27 ",
+                                     '"card_number": "{}", ', "Charge {} for the renewal. "]), self.card(), entity)  # fmt: skip
+        elif entity == "US_SSN":
+            doc.add_entity(r.choice(["My SSN is {}. ", "social security number {} on the form ", "ssn: {}\n"]), en.ssn(), entity)
+        elif entity == "IBAN_CODE":
+            doc.add_entity(r.choice(["Please wire it to IBAN {} today. ", "IBAN: {}\n", "account {} (Sparkasse) "]),
+                           self.iban(), entity)  # fmt: skip
+        elif entity == "IP_ADDRESS":
+            doc.add_entity(r.choice(["Requests from {} keep timing out. ", "host={} port=443 ", "ssh root@{} -p 22 ",
+                                     "client ip {} blocked\n"]), self.ip(), entity)  # fmt: skip
+        else:
+            text, value = self.secret()
+            doc.add_entity("{} ", text, entity, span_of=value)
+
+    # -- negatives ----------------------------------------------------------------------------------
+
+    def negative(self) -> str:
+        en, r, d = self.en, self.rng, self.digits
+        dt = en.date_time_between(start_date="-3y")
+        options: list[Callable[[], str]] = [
+            lambda: f"Order #{d(8, '123456789')} shipped. ",
+            lambda: f"order number {d(10, '123456789')} was cancelled ",
+            lambda: f"ORD-{dt.year}-{d(6)} ",
+            lambda: f"at {dt.isoformat()}Z ",
+            lambda: f"{dt:%Y-%m-%d %H:%M:%S} INFO worker started ",
+            lambda: f"on {dt:%d/%m/%Y %H:%M} ",
+            lambda: f"on {dt:%d.%m.%Y} ",
+            lambda: f"ts={int(dt.timestamp())} ",
+            lambda: f"upgraded to v{r.randint(0, 9)}.{r.randint(0, 40)}.{r.randint(0, 20)} ",
+            lambda: f"version {r.randint(1, 9)}.{r.randint(0, 9)}.{r.randint(0, 9)}.{r.randint(0, 9)} ",
+            lambda: f"build 10.0.{r.randint(10000, 22999)}.{r.randint(100, 4000)} ",
+            lambda: f"request_id={en.uuid4()} ",
+            lambda: f"it costs ${r.randint(1, 9)},{r.randint(100, 999)}.{r.randint(10, 99)} ",
+            lambda: f"Preis: {r.randint(1, 99)}.{r.randint(100, 999)},{r.randint(10, 99)} € ",
+            lambda: f"total {r.randint(1000, 99999)}.{r.randint(10, 99)} USD ",
+            lambda: f"ISBN {en.isbn13()} ",
+            lambda: f"ISBN {en.isbn10()} ",
+            lambda: f"ISBN {en.isbn13().replace('-', '')} ",
+            lambda: f"UPS tracking 1Z{self.token(6, string.ascii_uppercase + string.digits)}{d(10)} ",
+            lambda: f"USPS {d(4, '9')} {d(4)} {d(4)} {d(4)} {d(4)} {d(2)} ",
+            lambda: f"FedEx tracking {d(4, '123456789')} {d(4)} {d(4)} ",
+            lambda: f"tracking number {d(12, '123456789')} ",
+            lambda: f"EAN {en.ean13()} ",
+            lambda: f"commit {en.sha1()} ",
+            lambda: f"sha256:{en.sha256()} ",
+            lambda: f"at {en.latitude()}, {en.longitude()} ",
+            lambda: f"MAC {en.mac_address()} ",
+            lambda: f"{r.randint(10, 23)}:{r.randint(10, 59)}:{r.randint(10, 59)} elapsed ",
+            lambda: f"risk-assessment-framework-{dt.year} ",
+            lambda: f"pip install scikit-learn=={r.randint(0, 1)}.{r.randint(0, 5)}.{r.randint(0, 3)} ",
+            lambda: f"ticket {r.randint(1000, 9999)}-{r.randint(100, 999)}-{r.randint(1000, 9999)}-{r.randint(10, 99)} ",
+            lambda: f"invoice {d(4, '12')}-{d(5)} ",
+            lambda: f"room {r.randint(100, 999)}, floor {r.randint(1, 30)} ",
+            lambda: f"std::vector<int> v; use the key from config ",
+            lambda: f"the password policy requires {r.randint(8, 16)} characters ",
+            lambda: f"see https://example.com/docs/{en.slug()}?page={r.randint(1, 99)} ",
+            lambda: f"qty {r.randint(1, 99)} x {r.randint(1, 999)}.{r.randint(10, 99)} ",
+            lambda: f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(100, 999)} rows processed ",
+        ]  # fmt: skip
+        return r.choice(options)()
+
+    def filler(self) -> str:
+        r = self.rng
+        kind = r.random()
+        if kind < 0.6:
+            return self.en.paragraph(nb_sentences=r.randint(2, 6)) + " "
+        if kind < 0.8:
+            return json.dumps({"task": self.en.bs(), "priority": r.randint(1, 5), "notes": self.en.sentence()}) + "\n"
+        return f"def {self.en.word()}_{self.en.word()}(x):\n    return x * {r.randint(2, 9)}\n"
+
+    def document(self, target_size: int) -> tuple[str, list[Label]]:
+        doc = Doc()
+        doc.add(self.rng.choice(["You are a helpful assistant. ", "Summarize the following ticket.\n", "User: "]))
+        while doc.size < target_size:
+            roll = self.rng.random()
+            if roll < 0.25:
+                self.positive(doc)
+            elif roll < 0.55:
+                doc.add(self.negative())
+            else:
+                doc.add(self.filler())
+        return doc.text(), doc.labels
+
+
+def score(docs: list[tuple[str, list[Label]]], redactor) -> dict[str, dict[str, float]]:
+    tp_pred: Counter[str] = Counter()
+    n_pred: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    n_gold: Counter[str] = Counter()
+    misses: dict[str, list[str]] = {}
+    false_pos: dict[str, list[str]] = {}
+    for text, gold in docs:
+        pred = redactor.find(text)
+        for s, e, ent in pred:
+            n_pred[ent] += 1
+            if any(ent == g and s < ge and gs < e for gs, ge, g in gold):
+                tp_pred[ent] += 1
+            else:
+                false_pos.setdefault(ent, []).append(text[max(0, s - 25) : e + 10])
+        for gs, ge, g in gold:
+            n_gold[g] += 1
+            if any(ent == g and s < ge and gs < e for s, e, ent in pred):
+                found[g] += 1
+            else:
+                misses.setdefault(g, []).append(text[max(0, gs - 25) : ge + 10])
+    result = {}
+    for ent in BUILTIN_ENTITIES:
+        result[ent] = {
+            "gold": n_gold[ent],
+            "recall": found[ent] / n_gold[ent] if n_gold[ent] else 1.0,
+            "precision": tp_pred[ent] / n_pred[ent] if n_pred[ent] else 1.0,
+            "misses": misses.get(ent, [])[:3],
+            "false_positives": false_pos.get(ent, [])[:3],
+        }
+    return result
+
+
+def throughput(texts: list[str], redactor, repeat: int) -> float:
+    size = sum(len(t.encode()) for t in texts) * repeat
+    start = time.process_time()
+    for _ in range(repeat):
+        for text in texts:
+            redactor.redact_text(text)
+    elapsed = time.process_time() - start
+    return size / elapsed / 1e6
+
+
+def record_throughput(texts: list[str], redactor, repeat: int) -> float:
+    size = sum(len(t.encode()) for t in texts) * repeat
+    elapsed = 0.0
+    for _ in range(repeat):
+        records = [
+            {
+                "system_instructions": [{"type": "text", "content": "You are a helpful assistant."}],
+                "input_messages": [{"role": "user", "parts": [{"type": "text", "content": t}]}],
+                "output_messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Done."}]}],
+                "metadata": {"feature": "support"},
+                "tags": ["prod"],
+            }
+            for t in texts
+        ]
+        start = time.process_time()
+        for record in records:
+            redactor.redact_record(record)
+        elapsed += time.process_time() - start
+    return size / elapsed / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small corpus for a CI smoke run")
+    parser.add_argument("--seed", type=int, default=20240515)
+    args = parser.parse_args(argv)
+    n_docs, repeat = (300, 1) if args.quick else (4000, 3)
+
+    t0 = time.perf_counter()
+    corpus = Corpus(args.seed)
+    docs = [corpus.document(corpus.rng.choice([400, 1500, 4000])) for _ in range(n_docs)]
+    texts = [t for t, _ in docs]
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    build_s = time.perf_counter() - t0
+
+    redactor = build_redactor(RedactionConfig())
+    quality = score(docs, redactor)
+    mbps = throughput(texts, build_redactor(RedactionConfig()), repeat)
+    rec_mbps = record_throughput(texts, build_redactor(RedactionConfig()), repeat)
+
+    print(f"corpus: {n_docs} prompts, {mb:.2f} MB, seed {args.seed} (built in {build_s:.1f} s)")
+    print(f"{'entity':<15}{'labelled':>9}{'recall':>9}{'precision':>11}")
+    ok = True
+    for ent, row in quality.items():
+        flag = "" if row["recall"] >= TARGET_RECALL and row["precision"] >= TARGET_PRECISION else "  <-- below target"
+        ok = ok and not flag
+        print(f"{ent:<15}{row['gold']:>9}{row['recall']:>9.4f}{row['precision']:>11.4f}{flag}")
+        for sample in row["misses"]:
+            print(f"    missed: {sample!r}")
+        for sample in row["false_positives"]:
+            print(f"    false positive: {sample!r}")
+    print(f"throughput, redact_text, all detectors: {mbps:.1f} MB/s (one core, CPU time)")
+    print(f"throughput, redact_record, all detectors: {rec_mbps:.1f} MB/s")
+    ok = ok and mbps >= TARGET_MBPS
+    print("targets (recall, precision >= 0.99; >= 20 MB/s):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

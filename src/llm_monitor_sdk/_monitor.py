@@ -1,0 +1,317 @@
+"""The running monitor: settings, pipeline, exporters, redaction, pricing, budgets and aggregates.
+
+``instrument()`` builds one and makes it active; patched methods report finished calls to it. Its
+:meth:`Monitor.process` runs on the export worker and turns finished calls and spans into records:
+build, estimate tokens when the provider gave none, price, settle budget, aggregate, sample, strip
+content when capture is off, redact. Exporters only ever see the redacted result.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ._convert import to_jsonable
+from ._guard import internal_error_counts, report_internal_error
+from ._version import __version__
+from .config import Settings
+from .context import _Span
+from .errors import BudgetExceededError
+from .exporters import build_exporters
+from .exporters._base import RecordBatch
+from .instrumentation._call import Call, error_info, iso
+from .metrics import Aggregates
+from .pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from .budget import BudgetGuard
+    from .pricing import PriceBook
+    from .redaction import Redactor
+
+logger = logging.getLogger("llm_monitor_sdk")
+
+_CONTENT_FIELDS = ("system_instructions", "input_messages", "output_messages")
+
+
+def _build_redactor(settings: Settings) -> Redactor | None:
+    from .redaction import RedactionConfig, build_redactor
+
+    value = settings.redact
+    if isinstance(value, bool):
+        config = RedactionConfig(
+            enabled=value,
+            entities=set(settings.redact_entities) if settings.redact_entities else None,
+            strategies=dict(settings.redact_strategy),
+            key=settings.redact_key,
+            hash_user_id=settings.redact_user_id,
+        )
+    else:
+        config = RedactionConfig.coerce(value)
+    if not config.enabled:
+        return None
+    return build_redactor(config, source={"entities": "LLM_MONITOR_REDACT_ENTITIES",
+                                          "strategies": "LLM_MONITOR_REDACT_STRATEGY"})
+
+
+def _build_budget(settings: Settings) -> BudgetGuard | None:
+    if not settings.budgets:
+        return None
+    from .budget import build_guard
+
+    return build_guard(
+        settings.budgets,
+        store=settings.budget_store,
+        mode=settings.budget_mode,
+        on_alert=settings.on_budget_alert,
+        on_store_error=settings.budget_on_store_error,
+        reservation_ttl_s=settings.budget_reservation_ttl,
+    )
+
+
+class Monitor:
+    """What ``instrument()`` returns: the active configuration and its export pipeline."""
+
+    def __init__(self, settings: Settings, *, providers: list[str] | None = None) -> None:
+        self.settings = settings
+        self._started_at = iso(time.time())
+        self.providers: list[str] = providers or []
+        self.disabled = settings.disabled
+        self.aggregates = Aggregates()
+        self._sample_rate = settings.sample_rate
+        self._capture = settings.capture_content
+        self._service_name = settings.service_name
+        self.redactor: Redactor | None = None
+        self.budget: BudgetGuard | None = None
+        self.prices: PriceBook | None = None
+        self.pipeline: Pipeline | None = None
+        if self.disabled:
+            return
+        # Everything that can reject the configuration runs here, at instrument() time.
+        from .pricing import PriceBook
+
+        self.prices = PriceBook(settings.prices_file)
+        self.redactor = _build_redactor(settings)
+        self.budget = _build_budget(settings)
+        exporters = build_exporters(settings)
+        self.pipeline = Pipeline(exporters, self.process, queue_size=settings.queue_size,
+                                 batch_size=settings.batch_size, flush_interval=settings.flush_interval)
+        self._preload()
+
+    def _preload(self) -> None:
+        # Heavy tables load off the caller's thread; budgets need the tokenizer on the caller's thread.
+        from . import tokens
+
+        try:
+            tokens.preload(background=True)
+            if self.prices is not None:
+                self.prices.preload(background=True)
+        except Exception as exc:
+            report_internal_error("monitor.preload", exc)
+
+    @property
+    def exporters(self) -> list[Any]:
+        """The exporters records go to."""
+        return list(self.pipeline.exporters) if self.pipeline is not None else []
+
+    # -- caller's thread -----------------------------------------------------------------------------
+    def submit_call(self, call: Call, *, notify: bool = True) -> None:
+        """Queue a finished call (never blocks, never raises)."""
+        if self.pipeline is not None:
+            self.pipeline.submit(call, notify=notify)
+
+    def submit_span(self, span: _Span, t_end: float) -> None:
+        """Queue a finished ``@observe`` span."""
+        if self.pipeline is not None:
+            self.pipeline.submit((span, t_end))
+
+    def reserve_budget(self, call: Call) -> None:
+        """Reserve the call's worst-case cost; raise :class:`BudgetExceededError` when a hard limit says no."""
+        guard = self.budget
+        if guard is None:
+            return
+        try:
+            cost = self._worst_case_cost(call)
+            scope = call.scope
+            model = call.request.model if isinstance(call.request.model, str) else None
+            keys = {"user": scope.user_id, "tenant": scope.tenant_id, "feature": scope.feature, "model": model}
+        except Exception as exc:
+            report_internal_error("budget.estimate", exc)
+            return
+        try:
+            call.reservation = guard.reserve(keys, cost)
+        except BudgetExceededError as exc:
+            call.blocked = exc
+            call.finish()
+            raise
+        except Exception as exc:
+            report_internal_error("budget.reserve", exc)
+
+    def _worst_case_cost(self, call: Call) -> float:
+        from . import tokens
+
+        request = call.request
+        adapter = call.adapter
+        model = request.model if isinstance(request.model, str) else None
+        provider = adapter.provider_name(request)
+        prices = self.prices.unit_prices(provider, model) if self.prices is not None else None
+        if prices is None:
+            return 0.0
+        system, messages = call.input_messages()
+        input_tokens = tokens.count_messages([*(system and [{"role": "system", "parts": system}] or []),
+                                              *(messages or [])], provider=provider, model=model)
+        output_tokens = adapter.max_output_tokens(request) or self.settings.budget_default_max_tokens
+        return input_tokens * prices.input + output_tokens * prices.output
+
+    # -- export worker -------------------------------------------------------------------------------
+    def process(self, items: list[Any]) -> RecordBatch:
+        """Turn queued calls and spans into finished, redacted records."""
+        batch = RecordBatch()
+        for item in items:
+            try:
+                record = self._record_for(item)
+            except Exception as exc:
+                report_internal_error("monitor.record", exc)
+                continue
+            if record is not None:
+                batch.append(record)
+        return batch
+
+    def _record_for(self, item: Any) -> dict[str, Any] | None:
+        if isinstance(item, Call):
+            record = item.build_record()
+            self._complete_call_record(item, record)
+        else:
+            span, t_end = item
+            record = self._span_record(span, t_end)
+        record["service_name"] = self._service_name
+        record["sdk_version"] = __version__
+        self.aggregates.add(record)
+        if (record["kind"] == "llm_call" and record["status"] == "ok" and self._sample_rate < 1.0
+                and random.random() >= self._sample_rate):
+            self.aggregates.sampled_out += 1
+            return None
+        if not self._capture:
+            for name in _CONTENT_FIELDS:
+                record[name] = None
+            record.pop("input", None)
+            record.pop("output", None)
+        if self.redactor is not None:
+            try:
+                self.redactor.redact_record(record)
+            except Exception as exc:
+                # Fail closed: a record we could not redact must not leave the process with raw text.
+                report_internal_error("redaction", exc)
+                for name in (*_CONTENT_FIELDS, "input", "output"):
+                    if record.get(name) is not None:
+                        record[name] = None
+                record["redactions"] = {"REDACTION_FAILED": 1}
+        return record
+
+    def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:
+        provider = record["provider"]
+        model = record.get("response_model") or record.get("request_model")
+        if record["usage"] is None and record["status"] != "blocked":
+            self._estimate_usage(call, record, provider, model)
+        usage = record["usage"]
+        if usage is not None and self.prices is not None:
+            try:
+                record["cost_usd"] = self.prices.cost_usd(provider, model, usage)
+            except Exception as exc:
+                report_internal_error("pricing", exc)
+        if call.reservation is not None and self.budget is not None:
+            try:
+                if record["status"] == "error" and not record.get("output_messages"):
+                    self.budget.release(call.reservation)
+                else:
+                    record["budget_alerts"] = self.budget.settle(call.reservation, record["cost_usd"]) or []
+            except Exception as exc:
+                report_internal_error("budget.settle", exc)
+
+    def _estimate_usage(self, call: Call, record: dict[str, Any], provider: str, model: str | None) -> None:
+        # Only for calls that reached the provider and got something back (a failed call spent nothing
+        # we can see); estimated counts are marked as such.
+        if record["status"] == "error" and not record.get("output_messages"):
+            return
+        from . import tokens
+
+        try:
+            system = record.get("system_instructions")
+            inputs = [*([{"role": "system", "parts": system}] if system else []),
+                      *(record.get("input_messages") or [])]
+            input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
+            outputs = record.get("output_messages") or []
+            output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
+        except Exception as exc:
+            report_internal_error("tokens.estimate", exc)
+            return
+        if not input_tokens and not output_tokens:
+            return
+        record["usage"] = {
+            "input_tokens": input_tokens, "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens, "cache_read_input_tokens": None,
+            "cache_write_input_tokens": None, "reasoning_output_tokens": None, "source": "estimated",
+        }
+
+    def _span_record(self, span: _Span, t_end: float) -> dict[str, Any]:
+        scope = span.scope
+        latency_ms = (t_end - span.t0) * 1000.0
+        error = span.error
+        record: dict[str, Any] = {
+            "schema_version": 1, "kind": "span", "record_id": uuid.uuid4().hex,
+            "trace_id": scope.trace_id, "span_id": scope.span_id, "parent_span_id": span.parent_span_id,
+            "started_at": iso(span.wall0), "ended_at": iso(span.wall0 + latency_ms / 1000.0),
+            "name": span.name, "status": "error" if error is not None else "ok",
+            "error": error_info(error) if error is not None else None,
+            "latency_ms": round(latency_ms, 3),
+            "input": to_jsonable(span.inputs) if span.inputs is not None else None,
+            "output": to_jsonable(span.output) if span.output is not None else None,
+            "user_id": scope.user_id, "session_id": scope.session_id, "tenant_id": scope.tenant_id,
+            "feature": scope.feature, "tags": list(scope.tags), "metadata": dict(scope.metadata),
+            "prompt_name": scope.prompt_name, "prompt_version": scope.prompt_version,
+            "partial": False, "redactions": {}, "budget_alerts": [],
+        }
+        record["metadata"] = to_jsonable(record["metadata"])
+        return record
+
+    # -- lifecycle and reporting ---------------------------------------------------------------------
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued record is exported (or the timeout passes)."""
+        return self.pipeline.flush(timeout) if self.pipeline is not None else True
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Flush, stop the worker, shut the exporters and the budget store down."""
+        ok = self.pipeline.shutdown(timeout) if self.pipeline is not None else True
+        if self.budget is not None:
+            try:
+                self.budget.close()
+            except Exception as exc:
+                report_internal_error("budget.close", exc)
+        return ok
+
+    def stats(self) -> dict[str, Any]:
+        """Aggregates, pipeline and exporter counters, budget and redaction counters."""
+        result = self.aggregates.summary()
+        result["started_at"] = self._started_at
+        if self.pipeline is not None:
+            pipeline = self.pipeline.stats()
+            result["queue"] = {"queued": pipeline["queued"], "dropped": pipeline["dropped"],
+                               "processed": pipeline["processed"]}
+            result["dropped"] = pipeline["dropped"]
+            result["exporters"] = pipeline["exporters"]
+        else:
+            result["queue"] = {"queued": 0, "dropped": 0, "processed": 0}
+            result["dropped"] = 0
+            result["exporters"] = {}
+        budget = dict(self.budget.stats) if self.budget is not None else {}
+        budget.setdefault("blocked", result["by_status"].get("blocked", 0))
+        result["budget"] = budget
+        result["redaction"] = dict(self.redactor.stats) if self.redactor is not None else {}
+        result["internal_errors"] = internal_error_counts()
+        result["providers"] = list(self.providers)
+        return result
+
+
+__all__ = ["Monitor"]

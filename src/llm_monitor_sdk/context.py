@@ -1,0 +1,438 @@
+"""Who and what a call belongs to: ``context()`` blocks and ``@observe`` spans, on ``contextvars``.
+
+One ``ContextVar`` holds an immutable :class:`Scope`. Entering a block sets a merged copy (inner
+values win, ``metadata`` merges key by key, ``tags`` accumulate) and leaving it restores the previous
+one, so asyncio tasks and threads each see only their own scope. Snapshotting the scope on the hot
+path is a single ``ContextVar.get()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar, overload
+
+from . import _runtime
+from ._guard import report_internal_error
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EMPTY_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The attributes in force at one point of the program (immutable; replaced, never changed)."""
+
+    user_id: str | None = None
+    session_id: str | None = None
+    tenant_id: str | None = None
+    feature: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=lambda: _EMPTY_METADATA)
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+
+    def merged(self, **changes: Any) -> Scope:
+        """A child scope: given values win, metadata merges, tags accumulate (without repeats)."""
+        values = {name: getattr(self, name) for name in _FIELDS}
+        for name, value in changes.items():
+            if value is None:
+                continue
+            if name == "metadata":
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"metadata must be a mapping, not {type(value).__name__}")
+                value = MappingProxyType({**self.metadata, **value})
+            elif name == "tags":
+                if isinstance(value, str):
+                    value = (value,)
+                value = tuple(dict.fromkeys((*self.tags, *(str(tag) for tag in value))))
+            elif name not in ("trace_id", "span_id"):
+                value = str(value)
+            values[name] = value
+        return Scope(**values)
+
+
+_FIELDS = tuple(Scope.__dataclass_fields__)
+ROOT = Scope()
+_SCOPE: contextvars.ContextVar[Scope] = contextvars.ContextVar("llm_monitor_scope", default=ROOT)
+
+
+def current_scope() -> Scope:
+    """The scope in force here (cheap: one ``ContextVar.get``)."""
+    return _SCOPE.get()
+
+
+def new_trace_id() -> str:
+    """A random W3C trace id (32 hex digits)."""
+    return f"{random.getrandbits(128) or 1:032x}"
+
+
+def new_span_id() -> str:
+    """A random W3C span id (16 hex digits)."""
+    return f"{random.getrandbits(64) or 1:016x}"
+
+
+def _otel_parent() -> tuple[str, str] | None:
+    """The application's active OpenTelemetry span as (trace_id, span_id), if there is one."""
+    try:
+        span_context = _otel_get_current_span().get_span_context()
+    except Exception as exc:  # pragma: no cover - a broken OTel setup must not break the call
+        report_internal_error("context.otel_parent", exc)
+        return None
+    if not span_context.is_valid:
+        return None
+    return f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}"
+
+
+try:  # opentelemetry-api is a core dependency, but a stripped install must still work
+    from opentelemetry.trace import get_current_span as _otel_get_current_span
+except ImportError:  # pragma: no cover
+    def _otel_parent() -> tuple[str, str] | None:  # type: ignore[misc]
+        return None
+
+
+def parent_link(scope: Scope) -> tuple[str, str | None]:
+    """(trace_id, parent_span_id) for a new span or call: the ``@observe`` span, else an active OTel span."""
+    if scope.span_id is not None and scope.trace_id is not None:
+        return scope.trace_id, scope.span_id
+    otel = _otel_parent()
+    if otel is not None:
+        return otel
+    return new_trace_id(), None
+
+
+class context:  # noqa: N801 - used like a function: ``with lm.context(user_id=...)``
+    """Attach user, session, tenant, feature, tags, metadata and prompt identity to the calls in a block.
+
+    Works with ``with`` and ``async with`` and as a decorator. Nested blocks merge (inner wins,
+    ``metadata`` merges key by key, ``tags`` accumulate) and the outer scope is restored on exit.
+    """
+
+    __slots__ = ("_changes", "_tokens")
+
+    def __init__(
+        self,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tenant_id: str | None = None,
+        feature: str | None = None,
+        tags: Sequence[str] | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        prompt_name: str | None = None,
+        prompt_version: str | None = None,
+    ) -> None:
+        self._changes = {
+            "user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, "feature": feature,
+            "tags": tags, "metadata": metadata, "prompt_name": prompt_name, "prompt_version": prompt_version,
+        }
+        self._tokens: list[contextvars.Token[Scope]] = []
+
+    def __enter__(self) -> Scope:
+        scope = _SCOPE.get().merged(**self._changes)
+        self._tokens.append(_SCOPE.set(scope))
+        return scope
+
+    def __exit__(self, *exc_info: object) -> None:
+        _restore(self._tokens.pop())
+
+    async def __aenter__(self) -> Scope:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.__exit__(*exc_info)
+
+    def __call__(self, func: F) -> F:
+        """Use the same attributes as a decorator (sync, async, generator and async generator functions)."""
+        return _decorate(func, lambda: _Entered(_SCOPE.get().merged(**self._changes), None))
+
+
+def _restore(token: contextvars.Token[Scope]) -> None:
+    try:
+        _SCOPE.reset(token)
+    except ValueError:
+        # Exited in another context than it was entered in (e.g. a generator finished elsewhere):
+        # restore the value we replaced rather than fail.
+        old = token.old_value
+        _SCOPE.set(ROOT if old is contextvars.Token.MISSING else old)
+
+
+class _Entered:
+    """What a decorated function's scope needs on entry and exit (plus the span, for ``@observe``)."""
+
+    __slots__ = ("scope", "span")
+
+    def __init__(self, scope: Scope, span: _Span | None) -> None:
+        self.scope = scope
+        self.span = span
+
+
+class _Span:
+    """An ``@observe`` span in flight: exported as a ``kind="span"`` record when it ends."""
+
+    __slots__ = ("error", "inputs", "keep_output", "name", "output", "parent_span_id", "scope", "t0", "wall0")
+
+    def __init__(self, name: str, scope: Scope, parent_span_id: str | None, inputs: Any, keep_output: bool) -> None:
+        self.name = name
+        self.keep_output = keep_output
+        self.scope = scope
+        self.parent_span_id = parent_span_id
+        self.inputs = inputs
+        self.output: Any = None
+        self.error: BaseException | None = None
+        self.wall0 = time.time()
+        self.t0 = time.perf_counter()
+
+    def end(self) -> None:
+        monitor = _runtime.active
+        if monitor is None:
+            return
+        try:
+            monitor.submit_span(self, time.perf_counter())
+        except Exception as exc:
+            report_internal_error("observe.end", exc)
+
+
+def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) -> F:
+    """Wrap ``func`` so each invocation runs inside the scope ``enter()`` builds."""
+
+    def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Entered:
+        return enter(args, kwargs) if with_args else enter()
+
+    def finish(entered: _Entered, error: BaseException | None = None, output: Any = None) -> None:
+        span = entered.span
+        if span is not None:
+            span.error = error
+            if span.keep_output:
+                span.output = output
+            span.end()
+
+    if inspect.isasyncgenfunction(func):
+        @functools.wraps(func)
+        async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            entered = start(args, kwargs)
+            token = _SCOPE.set(entered.scope)
+            try:
+                agen = func(*args, **kwargs)
+            finally:
+                _restore(token)
+            error: BaseException | None = None
+            try:
+                # Run each step of the generator inside the scope, and none of the caller's code.
+                method, value = agen.asend, None
+                while True:
+                    token = _SCOPE.set(entered.scope)
+                    try:
+                        item = await method(value)
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        _restore(token)
+                    try:
+                        value, method = (yield item), agen.asend
+                    except GeneratorExit:
+                        await agen.aclose()
+                        raise
+                    except BaseException as thrown:
+                        value, method = thrown, agen.athrow
+            except BaseException as exc:
+                error = exc if not isinstance(exc, GeneratorExit) else None
+                raise
+            finally:
+                finish(entered, error)
+
+        return async_gen_wrapper  # type: ignore[return-value]
+
+    if inspect.isgeneratorfunction(func):
+        @functools.wraps(func)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            entered = start(args, kwargs)
+            token = _SCOPE.set(entered.scope)
+            try:
+                gen = func(*args, **kwargs)
+            finally:
+                _restore(token)
+            error: BaseException | None = None
+            result: Any = None
+            try:
+                # Run each step of the generator inside the scope, and none of the caller's code.
+                method, value = gen.send, None
+                while True:
+                    token = _SCOPE.set(entered.scope)
+                    try:
+                        item = method(value)
+                    except StopIteration as stop:
+                        result = stop.value
+                        break
+                    finally:
+                        _restore(token)
+                    try:
+                        value, method = (yield item), gen.send
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException as thrown:
+                        value, method = thrown, gen.throw
+                return result
+            except BaseException as exc:
+                error = exc if not isinstance(exc, GeneratorExit) else None
+                raise
+            finally:
+                finish(entered, error, result)
+
+        return gen_wrapper  # type: ignore[return-value]
+
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            entered = start(args, kwargs)
+            token = _SCOPE.set(entered.scope)
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException as exc:
+                finish(entered, exc)
+                raise
+            finally:
+                _restore(token)
+            finish(entered, None, result)
+            return result
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        entered = start(args, kwargs)
+        token = _SCOPE.set(entered.scope)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            finish(entered, exc)
+            raise
+        finally:
+            _restore(token)
+        finish(entered, None, result)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _bind_inputs(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # Arguments by parameter name; references only (converted to JSON on the export worker).
+    if signature is None:
+        return {"args": list(args), "kwargs": dict(kwargs)}
+    try:
+        bound = signature.bind_partial(*args, **kwargs)
+    except TypeError:
+        return {"args": list(args), "kwargs": dict(kwargs)}
+    return {name: value for name, value in bound.arguments.items() if name not in ("self", "cls")}
+
+
+@overload
+def observe(func: F, /) -> F: ...
+@overload
+def observe(
+    name: str | None = None,
+    *,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    tenant_id: str | None = None,
+    feature: str | None = None,
+    tags: Sequence[str] | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    prompt_name: str | None = None,
+    prompt_version: str | None = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Callable[[F], F]: ...
+
+
+def observe(  # type: ignore[misc]
+    name: Any = None,
+    *,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    tenant_id: str | None = None,
+    feature: str | None = None,
+    tags: Sequence[str] | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    prompt_name: str | None = None,
+    prompt_version: str | None = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Any:
+    """Trace a function: open a span, give LLM calls inside it the span as parent, export it as a record.
+
+    Works on sync and async functions, generators and async generators, bare (``@observe``) or with
+    arguments (``@observe("name", user_id=...)``). The keyword attributes apply to everything inside,
+    like :class:`context`. The span record (``kind="span"``) carries the function's arguments as
+    ``input`` and its return value as ``output`` (``capture_input``/``capture_output`` turn them off;
+    nothing is captured when content capture is off), redacted on the export worker like every field.
+    """
+    if callable(name) and not isinstance(name, str):
+        return observe()(name)
+    changes = {
+        "user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, "feature": feature,
+        "tags": tags, "metadata": metadata, "prompt_name": prompt_name, "prompt_version": prompt_version,
+    }
+
+    def decorator(func: F) -> F:
+        span_name = name or getattr(func, "__qualname__", None) or repr(func)
+        try:
+            signature: inspect.Signature | None = inspect.signature(func)
+        except (TypeError, ValueError):
+            signature = None
+
+        def enter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Entered:
+            parent = _SCOPE.get()
+            trace_id, parent_span_id = parent_link(parent)
+            scope = parent.merged(**changes, trace_id=trace_id, span_id=new_span_id())
+            inputs = _bind_inputs(signature, args, kwargs) if capture_input else None
+            return _Entered(scope, _Span(span_name, scope, parent_span_id, inputs, capture_output))
+
+        return _decorate(func, enter, with_args=True)
+
+    return decorator
+
+
+def bind_context(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` bound to the current context, to run later on another thread.
+
+    ``executor.submit(lm.bind_context(work), item)`` makes the calls inside ``work`` carry the
+    submitting code's user, tenant, metadata and trace links. ``asyncio.to_thread`` already does this.
+    """
+    ctx = contextvars.copy_context()
+
+    @functools.wraps(func)
+    def run_in_context(*args: Any, **kwargs: Any) -> Any:
+        return ctx.run(func, *args, **kwargs)
+
+    return run_in_context
+
+
+class ContextThreadPoolExecutor(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose tasks run in the context of the code that submitted them."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Schedule ``fn`` with a copy of the caller's context (``map`` goes through here too)."""
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+__all__ = [
+    "ContextThreadPoolExecutor",
+    "Scope",
+    "bind_context",
+    "context",
+    "current_scope",
+    "observe",
+    "parent_link",
+]

@@ -1,0 +1,76 @@
+"""Built-in exporters and the :class:`Exporter` protocol.
+
+Any object with ``export(records)`` and ``shutdown()`` is an exporter. ``HTTPExporter`` and
+``OTelExporter`` load on first use, so importing the SDK never needs their optional dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._base import Exporter, RecordBatch
+from .console import ConsoleExporter
+from .jsonl import JSONLExporter
+from .memory import InMemoryExporter
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .http import HTTPExporter
+    from .otel import OTelExporter
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HTTPExporter":
+        from .http import HTTPExporter
+
+        return HTTPExporter
+    if name == "OTelExporter":
+        from .otel import OTelExporter
+
+        return OTelExporter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def build_exporters(settings: Settings) -> list[Any]:
+    """The exporters named by ``LLM_MONITOR_EXPORTERS`` (or passed as objects), ready to use.
+
+    Raises ``ValueError`` for a setup that cannot work (``http`` without a URL, ``otlp`` without the
+    ``otel`` extra).
+    """
+    exporters: list[Any] = []
+    for item in settings.exporters:
+        if not isinstance(item, str):
+            exporters.append(item)
+        elif item == "none":
+            continue
+        elif item == "jsonl":
+            exporters.append(JSONLExporter(settings.jsonl_path, max_bytes=settings.jsonl_max_bytes,
+                                           backups=settings.jsonl_backups))
+        elif item == "console":
+            exporters.append(ConsoleExporter())
+        elif item == "http":
+            if not settings.http_url:
+                raise ValueError("LLM_MONITOR_EXPORTERS includes 'http' but LLM_MONITOR_HTTP_URL is not set")
+            from .http import HTTPExporter
+
+            exporters.append(HTTPExporter(settings.http_url, settings.http_headers, timeout=settings.http_timeout,
+                                          spool_dir=settings.spool_dir, spool_max_bytes=settings.spool_max_bytes))
+        elif item == "otlp":
+            from .otel import build_otlp_exporter
+
+            exporters.append(build_otlp_exporter(capture_content=settings.capture_content))
+        else:  # pragma: no cover - config validates names
+            raise ValueError(f"LLM_MONITOR_EXPORTERS: unknown exporter {item!r}")
+    return exporters
+
+
+__all__ = [
+    "ConsoleExporter",
+    "Exporter",
+    "HTTPExporter",
+    "InMemoryExporter",
+    "JSONLExporter",
+    "OTelExporter",
+    "RecordBatch",
+    "build_exporters",
+]

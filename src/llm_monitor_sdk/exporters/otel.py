@@ -1,0 +1,329 @@
+"""``OTelExporter``: records as OpenTelemetry GenAI spans and metrics.
+
+Spans keep the record's own ids and times: ``trace_id``, ``span_id`` and ``parent_span_id`` were fixed
+when the call was made (from ``@observe`` or from the application's active OpenTelemetry span), so the
+exported spans are children of the application's request span and parents of nothing they should
+not be. The OpenTelemetry SDK's tracer always generates a fresh span id, so the exporter builds
+finished ``ReadableSpan`` objects itself and hands them on, in one of two ways:
+
+* **Application provider** (``OTelExporter()`` or ``OTelExporter(tracer_provider=...)``): each span
+  goes to the SDK ``TracerProvider``'s span processors (``on_end``), exactly as a span ended by the
+  application would, so it follows the application's processors, exporters and resource. ``None``
+  means the global provider, looked up at each export: an application that configures OpenTelemetry
+  after ``instrument()`` is still picked up. While no SDK provider is configured (the API's no-op or
+  proxy provider) spans have nowhere to go: they are counted in ``spans_no_provider`` and a warning is
+  logged once. Sampling is the record's: the application's sampler is not consulted.
+* **Own OTLP pipeline** (:func:`build_otlp_exporter`, ``LLM_MONITOR_EXPORTERS=otlp``): each batch from
+  the SDK's worker goes straight to an OTLP/HTTP ``SpanExporter`` with no second batching queue, so a
+  burst cannot overflow a queue and lose spans; a failed export is counted in ``spans_failed``.
+
+Metrics go through a ``Meter`` of the given (or global) ``MeterProvider``: the
+``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage`` and
+``gen_ai.client.operation.time_to_first_chunk`` histograms with the bucket boundaries the conventions
+advise, and the ``llm_monitor.client.cost`` counter (USD).
+
+Only ``opentelemetry-api`` (a core dependency) is imported at module level; the SDK and the OTLP
+exporter (the ``otel`` extra) are imported when first needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+
+from .._version import __version__
+from ..record import RecordDict
+from ._otel_mapping import (
+    DURATION_BUCKETS,
+    TOKEN_BUCKETS,
+    SpanData,
+    error_type,
+    metric_attributes,
+    span_data,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+logger = logging.getLogger("llm_monitor_sdk.exporters.otel")
+
+_SCOPE = "llm_monitor_sdk"
+_INSTALL_HINT = "pip install 'llm-monitor-sdk[otel]'"
+#: Name of the cost counter (not a GenAI convention; ours).
+COST_METRIC = "llm_monitor.client.cost"
+
+
+def _require_sdk() -> None:
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(f"OTelExporter needs the OpenTelemetry SDK: {_INSTALL_HINT}") from exc
+
+
+class OTelExporter:
+    """Exports records as GenAI spans (with exact ids, times and parents) and GenAI client metrics.
+
+    Args:
+        tracer_provider: an SDK ``TracerProvider``; None uses the global one at each export.
+        meter_provider: a ``MeterProvider``; None uses the global one (the API's proxy forwards to
+            a provider set later).
+        capture_content: put messages on spans as ``gen_ai.input.messages``,
+            ``gen_ai.output.messages`` and ``gen_ai.system_instructions`` (compact JSON strings).
+        span_exporter: export spans directly through this ``SpanExporter`` (no span processor, no
+            extra queue) instead of through a tracer provider.
+        resource: the resource of spans sent through ``span_exporter`` (default: from ``OTEL_*``).
+        max_export_batch: most spans per ``span_exporter.export`` call.
+        owned_meter_provider: shut ``meter_provider`` down with the exporter (it was built for us).
+
+    Raises:
+        ValueError: the OpenTelemetry SDK (the ``otel`` extra) is not installed.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        *,
+        capture_content: bool = True,
+        span_exporter: SpanExporter | None = None,
+        resource: Resource | None = None,
+        max_export_batch: int = 512,
+        owned_meter_provider: bool = False,
+    ) -> None:
+        _require_sdk()
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+        self.capture_content = capture_content
+        self._tracer_provider = tracer_provider
+        self._span_exporter = span_exporter
+        self._resource = resource if resource is not None else Resource.create()
+        self._scope = InstrumentationScope(_SCOPE, __version__)
+        self.max_export_batch = max(1, max_export_batch)
+        self._meter_provider = meter_provider
+        self._owned_meter_provider = owned_meter_provider
+        provider = meter_provider if meter_provider is not None else metrics_api.get_meter_provider()
+        meter = provider.get_meter(_SCOPE, __version__)
+        self._duration = meter.create_histogram(
+            "gen_ai.client.operation.duration", unit="s", description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self._tokens = meter.create_histogram(
+            "gen_ai.client.token.usage", unit="{token}", description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS))
+        self._ttfc = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk", unit="s",
+            description="Time to receive the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self._cost = meter.create_counter(COST_METRIC, unit="USD", description="Cost of GenAI calls in USD")
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(
+            ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid"), 0)
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------------ exporter protocol
+
+    def export(self, records: Sequence[RecordDict]) -> None:
+        """Turn a batch into spans and metric points and hand the spans on.
+
+        Raises:
+            RuntimeError: the direct OTLP export of some spans failed (they are counted too).
+        """
+        spans: list[ReadableSpan] = []
+        for record in records:
+            try:
+                data = span_data(record, capture_content=self.capture_content)
+            except (ValueError, TypeError) as exc:
+                self._count("records_invalid", 1)
+                self._warn_once("invalid", "llm-monitor: record %s cannot become a span: %s",
+                                record.get("record_id"), exc)
+                continue
+            spans.append(self._readable_span(data))
+            if data.client:
+                self._record_metrics(record)
+        if spans:
+            self._emit(spans)
+
+    def force_flush(self, timeout: float = 5.0) -> bool:
+        """Flush the span and metric pipelines this exporter writes to."""
+        millis = int(timeout * 1000)
+        ok = True
+        targets = [self._span_exporter or self._current_tracer_provider(), self._meter_provider]
+        for target in targets:
+            flush = getattr(target, "force_flush", None)
+            if flush is not None:
+                try:
+                    ok = bool(flush(millis)) and ok
+                except Exception:
+                    logger.debug("llm-monitor: force_flush failed", exc_info=True)
+                    ok = False
+        return ok
+
+    def shutdown(self) -> None:
+        """Flush; shut down what this exporter built (never the application's providers)."""
+        self.force_flush()
+        if self._span_exporter is not None:
+            self._span_exporter.shutdown()
+        if self._owned_meter_provider and self._meter_provider is not None:
+            self._meter_provider.shutdown()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """``spans_exported`` (handed on), ``spans_failed`` (direct export failed),
+        ``spans_no_provider`` (no SDK tracer provider configured), ``records_invalid`` (bad ids or times)."""
+        with self._lock:
+            return dict(self._counts)
+
+    # ------------------------------------------------------------------ spans
+
+    def _readable_span(self, data: SpanData) -> ReadableSpan:
+        from opentelemetry.attributes import BoundedAttributes
+        from opentelemetry.sdk.trace import ReadableSpan
+        from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+        from opentelemetry.trace.status import Status, StatusCode
+
+        flags = TraceFlags(TraceFlags.SAMPLED)
+        context = SpanContext(data.trace_id, data.span_id, is_remote=False, trace_flags=flags)
+        parent = (SpanContext(data.trace_id, data.parent_span_id, is_remote=False, trace_flags=flags)
+                  if data.parent_span_id is not None else None)
+        status = Status(StatusCode.ERROR, data.status_message) if data.error else Status(StatusCode.UNSET)
+        return ReadableSpan(
+            name=data.name,
+            context=context,
+            parent=parent,
+            resource=self._resource_for_span(),
+            # Immutable, validated, sequences as tuples: the same shape as a span the SDK ended.
+            attributes=BoundedAttributes(attributes=data.attributes, immutable=True),
+            kind=SpanKind.CLIENT if data.client else SpanKind.INTERNAL,
+            status=status,
+            start_time=data.start_ns,
+            end_time=data.end_ns,
+            instrumentation_scope=self._scope,
+        )
+
+    def _current_tracer_provider(self) -> Any:
+        return self._tracer_provider if self._tracer_provider is not None else trace_api.get_tracer_provider()
+
+    def _resource_for_span(self) -> Resource:
+        if self._span_exporter is None:
+            provider_resource = getattr(self._current_tracer_provider(), "resource", None)
+            if provider_resource is not None:
+                return provider_resource
+        return self._resource
+
+    def _emit(self, spans: list[ReadableSpan]) -> None:
+        if self._span_exporter is not None:
+            self._export_direct(spans)
+            return
+        processor = getattr(self._current_tracer_provider(), "_active_span_processor", None)
+        if processor is None:
+            self._count("spans_no_provider", len(spans))
+            self._warn_once("provider", "llm-monitor: no OpenTelemetry SDK TracerProvider is configured; "
+                            "%d spans dropped (configure one, or use LLM_MONITOR_EXPORTERS=otlp)", len(spans))
+            return
+        for span in spans:
+            processor.on_end(span)
+        self._count("spans_exported", len(spans))
+
+    def _export_direct(self, spans: list[ReadableSpan]) -> None:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        assert self._span_exporter is not None
+        failed = 0
+        for start in range(0, len(spans), self.max_export_batch):
+            chunk = spans[start:start + self.max_export_batch]
+            try:
+                result = self._span_exporter.export(chunk)
+            except Exception:
+                logger.debug("llm-monitor: span exporter raised", exc_info=True)
+                result = SpanExportResult.FAILURE
+            if result is SpanExportResult.SUCCESS:
+                self._count("spans_exported", len(chunk))
+            else:
+                failed += len(chunk)
+        if failed:
+            self._count("spans_failed", failed)
+            raise RuntimeError(f"OTLP span export failed for {failed} of {len(spans)} spans")
+
+    # ------------------------------------------------------------------ metrics
+
+    def _record_metrics(self, record: RecordDict) -> None:
+        if record.get("status") == "blocked":
+            return  # the provider was never called: no operation to measure
+        attrs = metric_attributes(record)
+        err = error_type(record)
+        latency = record.get("latency_ms")
+        if isinstance(latency, int | float):
+            self._duration.record(latency / 1000.0, {**attrs, "error.type": err} if err else attrs)
+        usage = record.get("usage") or {}
+        for field, token_type in (("input_tokens", "input"), ("output_tokens", "output")):
+            value = usage.get(field)
+            if isinstance(value, int) and not isinstance(value, bool):
+                self._tokens.record(value, {**attrs, "gen_ai.token.type": token_type})
+        ttft = record.get("ttft_ms")
+        if isinstance(ttft, int | float):
+            self._ttfc.record(ttft / 1000.0, attrs)
+        cost = record.get("cost_usd")
+        if isinstance(cost, int | float) and cost > 0:
+            self._cost.add(float(cost), attrs)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _count(self, key: str, n: int) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def _warn_once(self, key: str, message: str, *args: Any) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(message, *args)
+
+
+def build_otlp_exporter(*, capture_content: bool = True, service_name: str | None = None) -> OTelExporter:
+    """The exporter behind ``LLM_MONITOR_EXPORTERS=otlp``.
+
+    Uses the application's SDK ``TracerProvider``/``MeterProvider`` when it configured them;
+    otherwise builds an OTLP/HTTP span exporter (fed directly, batch by batch) and a metric reader
+    from the standard ``OTEL_EXPORTER_OTLP_*`` variables, with a resource from ``OTEL_SERVICE_NAME``
+    and ``OTEL_RESOURCE_ATTRIBUTES`` (``service_name``, when given, sets ``service.name``).
+
+    Raises:
+        ValueError: the ``otel`` extra is not installed.
+    """
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+    except ImportError as exc:
+        raise ValueError(
+            f"LLM_MONITOR_EXPORTERS=otlp needs the OpenTelemetry SDK and OTLP exporter: {_INSTALL_HINT}"
+        ) from exc
+
+    global_meters = metrics_api.get_meter_provider()
+    app_meters = global_meters if isinstance(global_meters, MeterProvider) else None
+    global_tracers = trace_api.get_tracer_provider()
+    resource = Resource.create({"service.name": service_name} if service_name else {})
+    if app_meters is None:
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+        meter_provider: Any = MeterProvider(resource=resource, metric_readers=[reader])
+    else:
+        meter_provider = app_meters
+    owned_meters = app_meters is None
+    if isinstance(global_tracers, TracerProvider):
+        return OTelExporter(None, meter_provider, capture_content=capture_content,
+                            owned_meter_provider=owned_meters)
+    return OTelExporter(None, meter_provider, capture_content=capture_content, span_exporter=OTLPSpanExporter(),
+                        resource=resource, owned_meter_provider=owned_meters)
+
+
+__all__ = ["COST_METRIC", "OTelExporter", "build_otlp_exporter"]

@@ -1,0 +1,253 @@
+"""The export pipeline: a bounded queue fed from the caller's thread, one worker that batches and fans out.
+
+The caller only appends to a ``collections.deque`` (O(1), no lock: a stream proxy may finish from a
+garbage-collection finalizer while its thread is already inside our code, and a plain lock there
+could deadlock). When the queue is full the new item is dropped and counted; the caller never waits.
+The worker wakes on a full batch or after ``flush_interval``, turns items into records with the
+``process`` function (building, pricing and redaction happen there, off the caller's thread) and
+hands each batch to every exporter in turn; an exporter that raises is counted as failed for that
+batch and the others carry on. ``flush()`` and ``shutdown()`` really wait, up to their timeout.
+After ``os.fork()`` the child starts with an empty queue and a fresh worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._guard import report_internal_error
+from .exporters._base import Exporter, RecordBatch
+
+logger = logging.getLogger("llm_monitor_sdk")
+
+
+class _FlushMarker:
+    """Put in the queue by ``flush()``; the worker sets it once everything before it is exported."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class ExporterCounters:
+    """Per-exporter delivery counts (only the worker thread writes them)."""
+
+    __slots__ = ("batches", "exported", "failed", "last_error")
+
+    def __init__(self) -> None:
+        self.exported = 0
+        self.failed = 0
+        self.batches = 0
+        self.last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exported": self.exported, "failed": self.failed, "batches": self.batches,
+                "last_error": self.last_error}
+
+
+def exporter_name(exporter: object) -> str:
+    """A stable, readable key for an exporter in ``stats()``."""
+    return getattr(exporter, "name", None) or type(exporter).__name__
+
+
+class Pipeline:
+    """Bounded queue plus one export worker thread."""
+
+    def __init__(
+        self,
+        exporters: Sequence[Exporter],
+        process: Callable[[list[Any]], list[dict[str, Any]]],
+        *,
+        queue_size: int = 200_000,
+        batch_size: int = 512,
+        flush_interval: float = 1.0,
+    ) -> None:
+        self.exporters = list(exporters)
+        self._process = process
+        self.queue_size = queue_size
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self._names = self._unique_names(self.exporters)
+        self.counters = {name: ExporterCounters() for name in self._names}
+        self._reset_runtime_state()
+        self._stopped = False
+        self.processed = 0
+        self.process_errors = 0
+        self._start_worker()
+        self_ref = weakref.ref(self)
+
+        def after_fork_in_child() -> None:
+            pipeline = self_ref()
+            if pipeline is not None:
+                pipeline._after_fork()
+
+        os.register_at_fork(after_in_child=after_fork_in_child)
+
+    @staticmethod
+    def _unique_names(exporters: Sequence[Exporter]) -> list[str]:
+        names: list[str] = []
+        for exporter in exporters:
+            base = name = exporter_name(exporter)
+            n = 2
+            while name in names:
+                name, n = f"{base}#{n}", n + 1
+            names.append(name)
+        return names
+
+    def _reset_runtime_state(self) -> None:
+        self._queue: deque[Any] = deque()
+        self._wake = threading.Event()
+        self._drop_lock = threading.RLock()  # reentrant: safe even if a finalizer drops while we hold it
+        self.dropped = 0
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- caller's thread -------------------------------------------------------------------------
+    def submit(self, item: Any, *, notify: bool = True) -> bool:
+        """Queue one item for export; ``False`` (and counted) when the queue is full or stopped.
+
+        Never blocks and never raises. ``notify=False`` skips waking the worker (used from
+        garbage-collection finalizers, where even an ``Event.set`` could deadlock).
+        """
+        queue = self._queue
+        if len(queue) >= self.queue_size or self._stopped:
+            with self._drop_lock:
+                self.dropped += 1
+            return False
+        queue.append(item)
+        if self._thread is None:
+            self._start_worker()
+        if notify and len(queue) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    @property
+    def queued(self) -> int:
+        """Items waiting for the worker."""
+        return len(self._queue)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued before this call is exported; ``True`` if it all was in time."""
+        if self._stopped and not self._queue:
+            return True
+        if self._thread is None or not self._thread.is_alive():
+            self._start_worker()
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        self._wake.set()
+        done = marker.done.wait(max(timeout, 0.0))
+        if not done:
+            logger.warning("llm_monitor_sdk flush timed out after %.1fs with %d items still queued",
+                           timeout, len(self._queue))
+        return done
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Flush, stop the worker and shut every exporter down. Safe to call twice."""
+        if self._stopped:
+            return True
+        deadline = time.monotonic() + timeout
+        flushed = self.flush(timeout)
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for name, exporter in zip(self._names, self.exporters, strict=True):
+            try:
+                exporter.shutdown()
+            except Exception as exc:
+                self.counters[name].last_error = repr(exc)
+                logger.warning("llm_monitor_sdk exporter %s failed to shut down: %r", name, exc)
+        return flushed
+
+    # -- worker ----------------------------------------------------------------------------------
+    def _start_worker(self) -> None:
+        if not self._starting.acquire(blocking=False):
+            return  # another thread is starting it
+        try:
+            if self._thread is None or not self._thread.is_alive():
+                thread = threading.Thread(target=self._run, name="llm-monitor-export", daemon=True)
+                self._thread = thread
+                thread.start()
+        finally:
+            self._starting.release()
+
+    def _after_fork(self) -> None:
+        # The parent exports what it queued; the child starts clean and gets its own worker lazily.
+        self._reset_runtime_state()
+
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            while queue:
+                self._drain_once(queue)
+            if self._stopped:
+                return
+
+    def _drain_once(self, queue: deque[Any]) -> None:
+        items: list[Any] = []
+        markers: list[_FlushMarker] = []
+        popleft = queue.popleft
+        while queue and len(items) < self.batch_size:
+            try:
+                item = popleft()
+            except IndexError:  # pragma: no cover - emptied by a racing fork reset
+                break
+            if isinstance(item, _FlushMarker):
+                markers.append(item)
+                break  # export what came before the marker, then release its waiter
+            items.append(item)
+        if items:
+            self._export(items)
+        for marker in markers:
+            marker.done.set()
+
+    def _export(self, items: list[Any]) -> None:
+        try:
+            records = self._process(items)
+        except Exception as exc:
+            self.process_errors += len(items)
+            report_internal_error("pipeline.process", exc)
+            return
+        self.processed += len(items)
+        if not records:
+            return
+        batch = records if isinstance(records, RecordBatch) else RecordBatch(records)
+        for name, exporter in zip(self._names, self.exporters, strict=True):
+            counters = self.counters[name]
+            counters.batches += 1
+            try:
+                exporter.export(batch)
+            except Exception as exc:
+                counters.failed += len(batch)
+                if counters.last_error is None:
+                    logger.warning("llm_monitor_sdk exporter %s failed (logged once): %r", name, exc)
+                counters.last_error = repr(exc)
+            else:
+                counters.exported += len(batch)
+
+    def stats(self) -> dict[str, Any]:
+        """Queue, drop and per-exporter delivery counts."""
+        exporters: dict[str, Any] = {}
+        for name, exporter in zip(self._names, self.exporters, strict=True):
+            entry = self.counters[name].as_dict()
+            extra = getattr(exporter, "stats", None)
+            if isinstance(extra, dict):
+                entry.update(extra)
+            entry["dropped"] = self.dropped
+            exporters[name] = entry
+        return {"queued": len(self._queue), "dropped": self.dropped, "processed": self.processed,
+                "process_errors": self.process_errors, "exporters": exporters}
+
+
+__all__ = ["ExporterCounters", "Pipeline", "exporter_name"]

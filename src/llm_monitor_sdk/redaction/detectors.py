@@ -1,0 +1,149 @@
+"""Built-in PII detectors: email, payment card, US SSN, IBAN, IPv4/IPv6 addresses.
+
+Each detector pairs a compiled pattern with a cheap prefilter (a character the match must contain)
+and a validator run on candidates only, so that prose without the trigger costs one ``in`` test.
+Phone numbers live in :mod:`.phone` and credentials in :mod:`.secrets`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ._base import Span
+from .validators import IBAN_LENGTHS, card_issuer_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
+
+_A = re.ASCII
+
+
+class EmailDetector:
+    """``EMAIL_ADDRESS``: finds each ``@`` with ``str.find`` and grows the address around it.
+
+    Anchoring on ``@`` keeps the cost proportional to the number of ``@`` signs rather than to the
+    length of the text (a plain left-to-right email pattern retries at every word).
+    """
+
+    entity = "EMAIL_ADDRESS"
+    _domain = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", _A)
+    # The common local-part characters only: RFC 5322 allows "=" or "/" too, but in prompts those are
+    # far more often glue ("email=jo@x.io") than part of the address.
+    _local_tail = re.compile(r"[A-Za-z0-9._%+-]{1,64}\Z", _A)
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield every ``local@domain.tld`` span."""
+        at = text.find("@")
+        while at > 0:
+            tail = self._local_tail.search(text, max(0, at - 64), at)
+            dom = self._domain.match(text, at + 1)
+            if tail is not None and dom is not None:
+                start = tail.start()
+                while start < at and text[start] in ".%+-":
+                    start += 1
+                local = text[start:at]
+                if local and not local.endswith(".") and ".." not in local:
+                    yield start, dom.end()
+            at = text.find("@", at + 1)
+
+
+class CreditCardDetector:
+    """``CREDIT_CARD``: 13-19 digits, optionally grouped by spaces or dashes, issuer- and Luhn-checked."""
+
+    entity = "CREDIT_CARD"
+    _candidate = re.compile(r"(?<![\w.+-])\d{2,6}(?:[ -]?\d{2,7}){1,6}(?![\w]|[.,-]\d)", _A)
+    _groups = re.compile(r"\d+", _A)
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield each valid card number; a trailing group (CVV, expiry) is trimmed when it breaks the check."""
+        for m in self._candidate.finditer(text):
+            groups = list(self._groups.finditer(m.group()))
+            base = m.start()
+            # Try the longest run of whole groups from the first group that is a valid card number.
+            for last in range(len(groups), 0, -1):
+                digits = "".join(g.group() for g in groups[:last])
+                if len(digits) < 13:
+                    break
+                if len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits):
+                    yield base, base + groups[last - 1].end()
+                    break
+
+
+class SSNDetector:
+    """``US_SSN``: ``AAA-GG-SSSS`` (dashes or spaces) outside never-issued ranges, or 9 bare digits after "SSN"."""
+
+    entity = "US_SSN"
+    _pattern = re.compile(r"(?<![\w.+-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|[.,-]\d)", _A)
+    _labeled = re.compile(
+        r"(?i:\bssn|social\s+security(?:\s+(?:number|no\.?|#))?)[\s:#=]{1,4}(\d{3})(\d{2})(\d{4})(?!\w)", _A
+    )
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield each SSN span."""
+        for m in self._pattern.finditer(text):
+            if ssn_ok(m.group(1), m.group(3), m.group(4)):
+                yield m.span()
+        for m in self._labeled.finditer(text):
+            if ssn_ok(m.group(1), m.group(2), m.group(3)):
+                yield m.start(1), m.end(3)
+
+
+class IBANDetector:
+    """``IBAN_CODE``: country code, check digits and BBAN, compact or in groups of four; length and mod-97 checked."""
+
+    entity = "IBAN_CODE"
+    _candidate = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(\d{2})((?: ?[A-Z0-9]{1,4}){3,9})", _A)
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield each valid IBAN; extra groups glued to the end are cut at the country's length."""
+        for m in self._candidate.finditer(text):
+            want = IBAN_LENGTHS.get(m.group(1))
+            if want is None:
+                continue
+            raw = m.group()
+            compact_len = 0
+            end = None
+            for i, ch in enumerate(raw):
+                if ch != " ":
+                    compact_len += 1
+                    if compact_len == want:
+                        end = i + 1
+                        break
+            if end is None:
+                continue
+            # The IBAN must end at a token or group boundary, not in the middle of a word.
+            after = raw[end] if end < len(raw) else " "
+            if after != " ":
+                nxt = m.end() if end == len(raw) else m.start() + end
+                if nxt < len(text) and text[nxt].isalnum():
+                    continue
+            if iban_ok(raw[:end].replace(" ", "")):
+                yield m.start(), m.start() + end
+
+
+class IPAddressDetector:
+    """``IP_ADDRESS``: dotted-quad IPv4 (octets 0-255, not part of a version string) and IPv6."""
+
+    entity = "IP_ADDRESS"
+    _octet = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    _v4 = re.compile(rf"(?<![\w.])(?:{_octet}\.){{3}}{_octet}(?![\w]|\.\d)", _A)
+    _v6 = re.compile(
+        r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}::?[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])",
+        _A,
+    )
+    _version_before = re.compile(r"(?i:version|ver\.?|release|build|v)\s?\Z")
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield each valid IPv4 and IPv6 address."""
+        if "." in text:
+            for m in self._v4.finditer(text):
+                start = m.start()
+                if start and self._version_before.search(text, max(0, start - 9), start):
+                    continue
+                yield m.span()
+        if "::" in text or text.count(":") >= 7:
+            for m in self._v6.finditer(text):
+                cand = m.group()
+                if ipv6_ok(cand):
+                    yield m.span()
+
+
+__all__ = ["CreditCardDetector", "EmailDetector", "IBANDetector", "IPAddressDetector", "SSNDetector"]

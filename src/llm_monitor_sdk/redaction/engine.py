@@ -1,0 +1,346 @@
+"""The redaction engine: walks one record dict, redacts every captured string, counts what it found.
+
+Runs on the export worker, once per record, before any exporter sees it. Which fields are content:
+
+* ``system_instructions``, ``input_messages``, ``output_messages``: every value of every message and
+  part (text, tool-call ``arguments`` as a string or nested object, tool ``response``, reasoning, ...)
+  except the structural keys ``type``, ``role``, ``id``, ``name``, ``finish_reason``, ``mime_type``;
+* ``input``, ``output`` (spans), ``metadata``, ``request_params``, ``tags``: every string at any depth
+  (dict keys are left alone, values are redacted);
+* ``error.message``; and ``user_id`` when ``hash_user_id`` is on.
+
+Ids, timestamps, numbers, model names, ``provider`` and the rest are never touched.
+
+Fail closed: a detector that raises is disabled for the life of this redactor (counted in
+``stats["detector_errors"]``) and the string it failed on becomes ``<REDACTION_FAILED>``; an unexpected
+error while walking a field replaces that whole field with a placeholder of the same type. The record
+is always returned, never with the raw value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._base import Detector
+from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
+from .detectors import CreditCardDetector, EmailDetector, IBANDetector, IPAddressDetector, SSNDetector
+from .phone import PhoneDetector
+from .secrets import SecretDetector
+from .strategies import DEFAULT_STRATEGY, STRATEGIES, dropped, keyed_hash, normalize, partial
+
+logger = logging.getLogger("llm_monitor_sdk.redaction")
+
+FAILED = "<REDACTION_FAILED>"
+#: Count key in ``record["redactions"]`` for strings or fields replaced because redaction failed.
+FAILED_ENTITY = "REDACTION_FAILED"
+
+_BUILTIN_FACTORIES: dict[str, Callable[[], Detector]] = {
+    "SECRET": SecretDetector,
+    "CREDIT_CARD": CreditCardDetector,
+    "IBAN_CODE": IBANDetector,
+    "US_SSN": SSNDetector,
+    "EMAIL_ADDRESS": EmailDetector,
+    "IP_ADDRESS": IPAddressDetector,
+    "PHONE_NUMBER": PhoneDetector,
+}
+
+_MESSAGE_FIELDS = ("system_instructions", "input_messages", "output_messages")
+_VALUE_FIELDS = ("input", "output", "metadata", "request_params", "tags")
+_STRUCTURAL_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
+_SCALARS = (int, float, bool, type(None))
+
+_process_key: bytes | None = None
+_process_key_lock = threading.Lock()
+
+
+def process_key() -> bytes:
+    """The random per-process HMAC key used when no ``key`` is configured (warns once)."""
+    global _process_key
+    with _process_key_lock:
+        if _process_key is None:
+            _process_key = os.urandom(32)
+            logger.warning(
+                "LLM_MONITOR_REDACT_KEY is not set: hashed values use a random per-process key and will "
+                "not match across processes or restarts"
+            )
+        return _process_key
+
+
+class _Pass:
+    """Per-record state: match counts and the mask numbers given out so far."""
+
+    __slots__ = ("counts", "numbers")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.numbers: dict[str, dict[str, int]] = {}
+
+
+class Redactor:
+    """Redacts record dicts in place. Build one with :func:`build_redactor`; use from one thread.
+
+    ``stats`` holds process-lifetime counters: ``records``, ``redactions`` (matches replaced),
+    ``detector_errors``, ``detectors_disabled`` and ``fields_failed``.
+    """
+
+    def __init__(
+        self,
+        detectors: list[Detector],
+        *,
+        strategies: Mapping[str, str] | None = None,
+        key: bytes | None = None,
+        hash_user_id: bool = False,
+        enabled: bool = True,
+    ) -> None:
+        self.enabled = enabled
+        self._detectors: tuple[Detector, ...] = tuple(detectors)
+        table = dict(strategies or {})
+        self._default = table.pop(ALL_TYPES, DEFAULT_STRATEGY)
+        self._strategies = table
+        self._key = key
+        self._hash_user_id = hash_user_id
+        self.stats: dict[str, int] = {
+            "records": 0,
+            "redactions": 0,
+            "detector_errors": 0,
+            "detectors_disabled": 0,
+            "fields_failed": 0,
+        }
+
+    @property
+    def entities(self) -> list[str]:
+        """The entity types still detected, in priority order."""
+        return [d.entity for d in self._detectors]
+
+    def strategy_for(self, entity: str) -> str:
+        """The strategy applied to ``entity``."""
+        return self._strategies.get(entity, self._default)
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def redact_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Redact every captured string of ``record`` in place, set ``record["redactions"]``, return it."""
+        if not self.enabled:
+            return record
+        self.stats["records"] += 1
+        state = _Pass()
+        for name in _MESSAGE_FIELDS:
+            value = record.get(name)
+            if value:
+                record[name] = self._guard(name, value, state, self._messages)
+        for name in _VALUE_FIELDS:
+            value = record.get(name)
+            if value is not None and value != "":
+                record[name] = self._guard(name, value, state, self._walk)
+        error = record.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            error["message"] = self._guard("error", error["message"], state, self._walk)
+        if self._hash_user_id and isinstance(record.get("user_id"), str):
+            record["user_id"] = keyed_hash(self._key or process_key(), record["user_id"])
+        if state.counts:
+            merged = dict(record.get("redactions") or {})
+            for entity, n in state.counts.items():
+                merged[entity] = merged.get(entity, 0) + n
+            record["redactions"] = merged
+            self.stats["redactions"] += sum(n for e, n in state.counts.items() if e != FAILED_ENTITY)
+        elif "redactions" not in record:
+            record["redactions"] = {}
+        return record
+
+    def redact_text(self, text: str) -> str:
+        """Redact one string on its own (mask numbers start at 1 for each call)."""
+        return self._text(text, _Pass()) if self.enabled else text
+
+    def _guard(self, name: str, value: Any, state: _Pass, walk: Callable[[Any, _Pass], Any]) -> Any:
+        try:
+            return walk(value, state)
+        except Exception:
+            # Never export a field we could not finish: replace it whole, keep its type valid.
+            self.stats["fields_failed"] += 1
+            state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
+            logger.warning("redaction of field %r failed; field replaced", name, exc_info=True)
+            return _failed_field(name)
+
+    def _messages(self, value: Any, state: _Pass) -> Any:
+        if not isinstance(value, list):
+            return self._walk(value, state)
+        for i, item in enumerate(value):
+            value[i] = self._message_like(item, state) if isinstance(item, dict) else self._walk(item, state)
+        return value
+
+    def _message_like(self, obj: dict[str, Any], state: _Pass) -> dict[str, Any]:
+        # A message ({"role", "parts"}) or a part ({"type", "content" | "arguments" | "response"}).
+        for k, v in obj.items():
+            if k in _STRUCTURAL_KEYS and isinstance(v, str):
+                continue
+            if k == "parts" and isinstance(v, list):
+                for i, part in enumerate(v):
+                    v[i] = self._message_like(part, state) if isinstance(part, dict) else self._walk(part, state)
+            else:
+                new = self._walk(v, state)
+                if new is not v:
+                    obj[k] = new
+        return obj
+
+    def _walk(self, value: Any, state: _Pass) -> Any:
+        if isinstance(value, str):
+            return self._text(value, state)
+        if isinstance(value, _SCALARS):
+            return value
+        if isinstance(value, dict):
+            for k, v in value.items():
+                new = self._walk(v, state)
+                if new is not v:
+                    value[k] = new  # same key: allowed while iterating
+            return value
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                new = self._walk(v, state)
+                if new is not v:
+                    value[i] = new
+            return value
+        if isinstance(value, tuple | set | frozenset):
+            return [self._walk(v, state) for v in value]
+        if isinstance(value, bytes | bytearray):
+            return self._text(bytes(value).decode("utf-8", "replace"), state)
+        # Not JSON-ready: the exporter would write repr(value), so redact that text instead.
+        return self._text(repr(value), state)
+
+    # -- strings ---------------------------------------------------------------------------------
+
+    def _text(self, text: str, state: _Pass) -> str:
+        if len(text) < 3:
+            return text
+        spans = self._scan(text)
+        if spans is None:
+            state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
+            return FAILED
+        if not spans:
+            return text
+        counts = state.counts
+        pieces: list[str] = []
+        drop: list[str] = []
+        pos = 0
+        for start, end, entity in spans:
+            counts[entity] = counts.get(entity, 0) + 1
+            strategy = self._strategies.get(entity, self._default)
+            if strategy == "drop":
+                drop.append(entity)
+                continue
+            pieces.append(text[pos:start])
+            pieces.append(self._replacement(entity, text[start:end], strategy, state))
+            pos = end
+        if drop:
+            return dropped(drop)
+        pieces.append(text[pos:])
+        return "".join(pieces)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """The ``(start, end, entity)`` matches the redactor would replace in ``text``, without replacing.
+
+        A detector that raises is disabled (as during redaction) and an empty list is returned.
+        """
+        return self._scan(text) or []
+
+    def _scan(self, text: str) -> list[tuple[int, int, str]] | None:
+        """Non-overlapping matches sorted by start, or ``None`` when a detector failed."""
+        found: list[tuple[int, int, int, str]] = []
+        size = len(text)
+        for rank, detector in enumerate(self._detectors):
+            try:
+                for start, end in detector.find(text):
+                    if not (type(start) is int and type(end) is int and 0 <= start < end <= size):
+                        raise ValueError(f"detector returned an invalid span ({start!r}, {end!r})")
+                    found.append((rank, start, end, detector.entity))
+            except Exception:
+                self._disable(detector)
+                return None
+        if not found:
+            return []
+        if len(found) > 1:
+            found.sort()
+        # Higher-priority detectors win overlaps (a URL password over the email it resembles).
+        kept: list[tuple[int, int, str]] = []
+        for _, start, end, entity in found:
+            if all(end <= s or start >= e for s, e, _ in kept):
+                kept.append((start, end, entity))
+        kept.sort()
+        return kept
+
+    def _disable(self, detector: Detector) -> None:
+        self.stats["detector_errors"] += 1
+        self.stats["detectors_disabled"] += 1
+        self._detectors = tuple(d for d in self._detectors if d is not detector)
+        logger.warning(
+            "redaction detector %s (%r) raised and is disabled; the string was replaced with %s",
+            detector.entity, detector, FAILED, exc_info=True,
+        )  # fmt: skip
+
+    def _replacement(self, entity: str, value: str, strategy: str, state: _Pass) -> str:
+        if strategy == "hash":
+            return f"<{entity}:{keyed_hash(self._key or process_key(), normalize(entity, value))}>"
+        if strategy == "partial":
+            return partial(entity, value)
+        numbers = state.numbers.setdefault(entity, {})
+        norm = normalize(entity, value)
+        n = numbers.get(norm)
+        if n is None:
+            n = numbers[norm] = len(numbers) + 1
+        return f"<{entity}_{n}>"
+
+
+def _failed_field(name: str) -> Any:
+    if name in _MESSAGE_FIELDS:
+        part = {"type": "text", "content": FAILED}
+        return [part] if name == "system_instructions" else [{"role": "redacted", "parts": [part]}]
+    if name in ("metadata", "request_params"):
+        return {"redaction": FAILED}
+    if name == "tags":
+        return [FAILED]
+    return FAILED
+
+
+def build_redactor(config: RedactionConfig | None = None, *, source: Mapping[str, str] | None = None) -> Redactor:
+    """Validate ``config`` and build its :class:`Redactor`.
+
+    Args:
+        config: the settings (``None``: defaults). Anything :meth:`RedactionConfig.coerce` accepts works.
+        source: where ``entities`` and ``strategies`` came from, e.g.
+            ``{"entities": "LLM_MONITOR_REDACT_ENTITIES", "strategies": "LLM_MONITOR_REDACT_STRATEGY"}``,
+            so that a ``ValueError`` names the variable the user must fix.
+
+    Raises:
+        ValueError: an unknown entity type or strategy, or a malformed custom detector.
+    """
+    cfg = config if isinstance(config, RedactionConfig) else RedactionConfig.coerce(config)
+    src = dict(source or {})
+    if not cfg.enabled:
+        return Redactor([], enabled=False)
+    custom = [make_detector(item) for item in cfg.custom_detectors]
+    known = set(BUILTIN_ENTITIES) | {d.entity for d in custom}
+
+    ent_var = src.get("entities", "redact.entities")
+    if cfg.entities is not None:
+        unknown = sorted(str(e) for e in set(cfg.entities) - known)
+        if unknown:
+            raise ValueError(f"{ent_var}: unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    strat_var = src.get("strategies", "redact.strategies")
+    for entity, strategy in cfg.strategies.items():
+        if entity != ALL_TYPES and entity not in known:
+            raise ValueError(f"{strat_var}: unknown entity type {entity!r}; known: {', '.join(sorted(known))}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"{strat_var}: unknown strategy {strategy!r} for {entity}; use one of {', '.join(STRATEGIES)}")
+
+    enabled = BUILTIN_ENTITIES if cfg.entities is None else [e for e in BUILTIN_ENTITIES if e in cfg.entities]
+    detectors: list[Detector] = [*custom, *(_BUILTIN_FACTORIES[e]() for e in enabled)]
+    key = cfg.key.encode() if isinstance(cfg.key, str) else cfg.key
+    if not key and (cfg.hash_user_id or "hash" in cfg.strategies.values()):
+        key = process_key()
+    return Redactor(detectors, strategies=cfg.strategies, key=key or None, hash_user_id=cfg.hash_user_id)
+
+
+__all__ = ["FAILED", "FAILED_ENTITY", "Redactor", "build_redactor", "process_key"]

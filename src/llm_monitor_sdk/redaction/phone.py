@@ -1,0 +1,122 @@
+"""``PHONE_NUMBER``: international (E.164, ``+`` or ``00``) and national formats, validated by shape.
+
+A loose pattern collects runs of digit groups (spaces, dots, dashes, slashes and parentheses between
+them); :func:`phone_shape_ok` then accepts a run only when it has the shape of a real number:
+
+* international: ``+`` (or ``00`` followed by a separator) and a country code, 8 to 15 digits in all,
+  a ``(0)`` trunk marker allowed (``+44 (0)20 7946 0018``);
+* national with trunk prefix (UK, DE, FR, IN, BR landlines and mobiles): a leading ``0``, a first group
+  of at least two digits whose second digit is not ``0``, 9 to 12 digits;
+* national without trunk prefix: the North American ``(555) 123-4567`` / ``555.123.4567`` / ``1-555-...``
+  shapes, Indian mobiles ``98765 43210`` and Brazilian ``(11) 91234-5678`` / ``11 3456-7890``;
+* bare digit runs (``5551234567``) only when a phone word ("call", "tel", "mobile", ...) precedes them.
+
+Shapes rather than digit counts are what keep order numbers, dates, times, versions, prices, ISBNs
+and tracking numbers out: none of them has these groupings. No external library is needed; see
+``docs/redaction.md`` for why ``phonenumbers`` is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ._base import Span
+from .validators import ean13_ok
+
+_A = re.ASCII
+
+_CANDIDATE = re.compile(
+    r"(?<![\w+@/.,$€£¥#-])"  # not glued to a word, an address, a decimal, a price or an id
+    r"(?:\+ ?)?\(?\d[\d().\-/ ]{4,26}\d"
+    r"(?: ?(?:x|ext\.?|extension) ?\d{1,6})?"
+    r"(?![\w@]|[.,]\d|[$€£%])",
+    _A,
+)
+_GROUP = re.compile(r"\d+", _A)
+_EXTENSION = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}\Z")
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}\Z", _A)
+_PHONE_WORDS = re.compile(
+    r"(?i:phone|tel|telephone|mobile|cell|call|text|sms|whatsapp|fax|contact|reach|dial|ring)"
+    r"[^\w\n]{0,4}(?:\w+[ :]{1,2}){0,3}\Z"
+)
+_TRUNK = re.compile(r"\(0\)")
+
+
+def _shape_international(digits: str, raw: str) -> bool:
+    if digits[0] == "0":
+        return False
+    if not 8 <= len(digits) <= 15:
+        return False
+    # A "+" run with only dots is a version or a sum, not a number.
+    return not (raw.count(".") >= 2 and " " not in raw and "-" not in raw)
+
+
+def _shape_national(groups: list[str], raw: str) -> bool:
+    digits = "".join(groups)
+    n = len(digits)
+    sizes = [len(g) for g in groups]
+    if _DATE.match(raw):
+        return False
+    if digits[0] == "0":
+        # Trunk prefix + area code: "020 7946 0018", "(0161) 4960066", "01 23 45 67 89", "0 30..." is not.
+        if sizes[0] < 2 or digits[1] == "0" or not 9 <= n <= 12:
+            return False
+        if n == 13 and ean13_ok(digits):
+            return False
+        return raw.count(".") == 0 or all(s == 2 for s in sizes)
+    if sizes in ([3, 3, 4], [1, 3, 3, 4]):
+        return sizes[0] != 1 or digits[0] == "1"
+    if sizes == [5, 5]:
+        return digits[0] in "6789" and "." not in raw
+    if sizes in ([2, 4, 4], [2, 5, 4]):
+        # Brazilian "(11) 3456-7890" / "11 91234-5678": a dash before the last group.
+        return raw.rstrip()[-5] == "-" and digits[0] != "0"
+    return False
+
+
+def phone_shape_ok(raw: str, text: str, start: int) -> bool:
+    """True when ``raw`` (found at ``text[start:]``) has the shape of a phone number; see the module doc."""
+    raw = _EXTENSION.sub("", raw)
+    groups = _GROUP.findall(_TRUNK.sub("", raw))
+    if not groups:
+        return False
+    digits = "".join(groups)
+    if raw[0] == "+":
+        return _shape_international(digits, raw)
+    if raw.startswith("00") and len(groups) > 1 and len(groups[0]) <= 5:
+        return _shape_international(digits[2:], raw)
+    if len(groups) == 1:
+        # A bare digit run is an id, a timestamp or an amount unless the words before it say phone.
+        if not 10 <= len(digits) <= 13:
+            return False
+        if digits[0] == "0" and digits[1] != "0" and len(digits) in (10, 11):
+            return True
+        return _PHONE_WORDS.search(text, max(0, start - 30), start) is not None
+    return _shape_national(groups, raw)
+
+
+class PhoneDetector:
+    """``PHONE_NUMBER`` detector (see the module docstring for the accepted shapes)."""
+
+    entity = "PHONE_NUMBER"
+
+    def find(self, text: str) -> Iterator[Span]:
+        """Yield each phone number; a run that fails whole is retried on its leading groups."""
+        for m in _CANDIDATE.finditer(text):
+            raw = m.group()
+            start = m.start()
+            while raw:
+                if phone_shape_ok(raw, text, start):
+                    yield start, start + len(raw)
+                    break
+                # Drop the last group: "020 7946 0018 2 times" or "(555) 123-4567 / 89" keep the phone.
+                cut = max(raw.rfind(" "), raw.rfind("/"), raw.rfind("-"), raw.rfind("."))
+                if cut <= 0:
+                    break
+                raw = raw[:cut].rstrip(" /-.(")
+                if len(raw) < 7:
+                    break
+
+
+__all__ = ["PhoneDetector", "phone_shape_ok"]

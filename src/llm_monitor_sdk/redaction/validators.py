@@ -1,0 +1,117 @@
+"""Checksums and range checks that turn a pattern's candidates into confident matches.
+
+Each function takes the matched text (or its digits) and answers one question cheaply; none of them
+raises on odd input, they return ``False``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# IBAN length per country (ISO 13616 registry), used before the mod-97 check so that a run of
+# capitals and digits that happens to pass mod-97 is still rejected when its length is wrong.
+IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
+    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25,
+    "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18,
+    "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33,
+    "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}  # fmt: skip
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when a string of digits passes the Luhn (mod 10) check used by payment cards."""
+    total = 0
+    double = False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if d < 0 or d > 9:
+            return False
+        if double:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+        double = not double
+    return total % 10 == 0
+
+
+def card_issuer_ok(digits: str) -> bool:
+    """True when the leading digits and the length belong to a real card network.
+
+    Covers Visa, Mastercard (51-55, 2221-2720), American Express, Discover, JCB (including the old
+    15-digit 1800/2131 ranges), Diners Club, Maestro and UnionPay. Random digit runs that happen to
+    pass Luhn (one in ten) are mostly rejected here.
+    """
+    n = len(digits)
+    if n < 13 or n > 19:
+        return False
+    first = digits[0]
+    two = int(digits[:2])
+    four = int(digits[:4])
+    if first == "4":
+        return n in (13, 16, 19)
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return n == 16
+    if two in (34, 37):
+        return n == 15
+    if four == 6011 or two == 65 or 644 <= int(digits[:3]) <= 649:
+        return n in (16, 19)
+    if 3528 <= four <= 3589:
+        return n in (16, 19)
+    if four in (1800, 2131):
+        return n == 15
+    if two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
+        return n in (14, 16, 19)
+    if two == 62:
+        return 16 <= n <= 19
+    if two in (50, 56, 57, 58, 63, 67):
+        return 12 <= n <= 19
+    return False
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """True for a US Social Security number outside the never-issued ranges.
+
+    Area 000, 666 and 900-999, group 00 and serial 0000 are never assigned.
+    """
+    a = int(area)
+    return a != 0 and a != 666 and a < 900 and group != "00" and serial != "0000"
+
+
+def iban_ok(compact: str) -> bool:
+    """True when an IBAN without spaces has its country's length and passes the ISO 7064 mod-97 check."""
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def ipv6_ok(text: str) -> bool:
+    """True for a valid IPv6 address that looks like one in prose (not ``a::b`` style identifiers)."""
+    if len(text) < 3 or text.count(":") < 2:
+        return False
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    # Require a digit or a fully written address: "dead::beef" and "add::face" are valid hex but in
+    # text they are far more often identifiers than addresses.
+    return any(ch.isdigit() for ch in text) or text.count(":") >= 7
+
+
+def ean13_ok(digits: str) -> bool:
+    """True for a 13-digit EAN/ISBN-13 with a correct check digit."""
+    if len(digits) != 13 or not digits.isdigit():
+        return False
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == int(digits[12])
+
+
+__all__ = ["IBAN_LENGTHS", "card_issuer_ok", "ean13_ok", "iban_ok", "ipv6_ok", "luhn_ok", "ssn_ok"]

@@ -1,0 +1,31 @@
+"""Offline token counting: bundled OpenAI BPE files, estimates for Anthropic and Gemini.
+
+``count_text`` and ``count_messages`` never touch the network. The encodings load lazily (~0.4 s for both)
+the first time they are needed; call ``preload()`` early (``instrument()`` does) to load them on a daemon
+thread instead. See ``docs/tokens-and-pricing.md`` for the counting rules.
+"""
+
+from ._counting import (
+    IMAGE_TOKENS,
+    REPLY_PRIMING_TOKENS,
+    TOKENS_PER_MESSAGE,
+    count_messages,
+    count_parts,
+    count_text,
+    encoding_name_for,
+)
+from ._encodings import ENCODING_NAMES, get_encoding, is_loaded, preload
+
+__all__ = [
+    "ENCODING_NAMES",
+    "IMAGE_TOKENS",
+    "REPLY_PRIMING_TOKENS",
+    "TOKENS_PER_MESSAGE",
+    "count_messages",
+    "count_parts",
+    "count_text",
+    "encoding_name_for",
+    "get_encoding",
+    "is_loaded",
+    "preload",
+]

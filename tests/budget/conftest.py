@@ -1,0 +1,110 @@
+"""Fixtures for the budget tests: a real redis-server, store URLs for all three ledgers, a fake clock."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+DAY = 86400.0
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (right now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FakeClock:
+    """An injectable clock; returns aware UTC datetimes so the datetime path is exercised too."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def future_midnight(days_ahead: int = 10) -> float:
+    """A UTC midnight in the future: Redis key expiry follows the budget clock, so test clocks must not
+    be in the past or the server would drop the keys at once."""
+    return (int(time.time() // DAY) + days_ahead) * DAY
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock one minute before a future UTC midnight."""
+    return FakeClock(future_midnight() - 60.0)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A real redis-server on a free loopback port for the whole session; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (CI installs the redis-server system package)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.02)
+    client.close()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    client.close()
+    return redis_server
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store URL of each ledger in turn."""
+    if request.param == "memory":
+        return "memory"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/budget.db"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store URL of each ledger that several processes can share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/budget.db"
+    return str(request.getfixturevalue("redis_url"))
