@@ -52,11 +52,17 @@ def _convert(value: Any, depth: int) -> Any:
             if index >= MAX_ITEMS:
                 out["..."] = f"<{len(value) - MAX_ITEMS} more items>"
                 break
-            out[key if isinstance(key, str) else str(key)] = _convert(item, depth + 1)
+            # Items convert one by one (to_jsonable contains failures), so one odd value costs only itself.
+            out[key if isinstance(key, str) else _key(key)] = to_jsonable(item, depth + 1)
         return out
     if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
-        converted = [_convert(item, depth + 1) for item in items[:MAX_ITEMS]]
+        if isinstance(value, set | frozenset):
+            try:
+                items.sort()  # stable output for sets of comparable items
+            except TypeError:
+                pass
+        converted = [to_jsonable(item, depth + 1) for item in items[:MAX_ITEMS]]
         if len(items) > MAX_ITEMS:
             converted.append(f"<{len(items) - MAX_ITEMS} more items>")
         return converted
@@ -68,10 +74,22 @@ def _convert(value: Any, depth: int) -> Any:
         return str(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
-        return _convert(dump(mode="json", exclude_none=True), depth + 1)
+        try:
+            dumped = dump(mode="json", exclude_none=True)
+        except Exception:
+            # JSON mode fails on e.g. non-UTF-8 bytes fields; python mode + our own conversion does not.
+            dumped = dump(exclude_none=True)
+        return _convert(dumped, depth + 1)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _convert({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth + 1)
     return _truncate(repr(value))
+
+
+def _key(key: Any) -> str:
+    try:
+        return str(key)
+    except Exception:
+        return f"<unprintable {type(key).__name__} key>"
 
 
 def blob_summary(data: bytes | str, mime_type: str | None = None) -> dict[str, Any]:

@@ -160,7 +160,7 @@ class Monitor:
         if prices is None:
             return 0.0
         system, messages = call.input_messages()
-        input_tokens = tokens.count_messages([*(system and [{"role": "system", "parts": system}] or []),
+        input_tokens = tokens.count_messages([*((system and [{"role": "system", "parts": system}]) or []),
                                               *(messages or [])], provider=provider, model=model)
         output_tokens = adapter.max_output_tokens(request) or self.settings.budget_default_max_tokens
         return input_tokens * prices.input + output_tokens * prices.output

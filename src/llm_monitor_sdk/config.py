@@ -245,8 +245,10 @@ def _validate_override(name: str, value: Any) -> Any:
                 raise ValueError(f"exporters: {item!r} is neither an exporter name nor an object with "
                                  "export(records) and shutdown()")
         return items
-    if name == "sample_rate":
-        return _float(0.0, 1.0)(str(value), "sample_rate (keyword argument)")
+    if isinstance(value, bool | int | float):
+        # Numbers and booleans get the same range checks as the environment text (batch_size=0 would
+        # make the worker spin, sample_rate=2 is meaningless); `redact=True` parses as a boolean too.
+        return variable.parse(str(value), f"{name} (keyword argument)")
     return value
 
 

@@ -111,7 +111,7 @@ def parent_link(scope: Scope) -> tuple[str, str | None]:
     return new_trace_id(), None
 
 
-class context:  # noqa: N801 - used like a function: ``with lm.context(user_id=...)``
+class context:
     """Attach user, session, tenant, feature, tags, metadata and prompt identity to the calls in a block.
 
     Works with ``with`` and ``async with`` and as a decorator. Nested blocks merge (inner wins,

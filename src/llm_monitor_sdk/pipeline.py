@@ -143,7 +143,18 @@ class Pipeline:
         marker = _FlushMarker()
         self._queue.append(marker)
         self._wake.set()
+        deadline = time.monotonic() + max(timeout, 0.0)
         done = marker.done.wait(max(timeout, 0.0))
+        if done:
+            # Exporters with their own sender (HTTP) report delivery, not just the hand-off.
+            for exporter in self.exporters:
+                force_flush = getattr(exporter, "force_flush", None)
+                if callable(force_flush):
+                    try:
+                        done = bool(force_flush(max(0.0, deadline - time.monotonic()))) and done
+                    except Exception as exc:
+                        report_internal_error("pipeline.force_flush", exc)
+                        done = False
         if not done:
             logger.warning("llm_monitor_sdk flush timed out after %.1fs with %d items still queued",
                            timeout, len(self._queue))

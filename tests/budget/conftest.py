@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-DAY = 86400.0
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (right now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class FakeClock:
-    """An injectable clock; returns aware UTC datetimes so the datetime path is exercised too."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def future_midnight(days_ahead: int = 10) -> float:
-    """A UTC midnight in the future: Redis key expiry follows the budget clock, so test clocks must not
-    be in the past or the server would drop the keys at once."""
-    return (int(time.time() // DAY) + days_ahead) * DAY
+from budget_support import FakeClock, free_port, future_midnight
 
 
 @pytest.fixture

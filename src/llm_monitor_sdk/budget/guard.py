@@ -294,15 +294,16 @@ class BudgetGuard:
         return Reservation("", lines, amount, now, active=False, store_error=True)
 
     # --------------------------------------------------------------------------------------- lifecycle
-    def reserve(self, keys: Mapping[str, str | None], cost_usd: float) -> Reservation:
+    def reserve(self, keys: Mapping[str, str | None], cost_usd: float | None) -> Reservation:
         """Hold ``cost_usd`` (the call's worst case) on every matching rule, atomically.
 
         Enforce mode raises :class:`BudgetExceededError` when any matching rule's spent + reserved + cost
         would exceed its limit, and nothing is held. Warn mode never raises: the reservation is held and
-        ``would_block`` carries the error enforce mode would have raised.
+        ``would_block`` carries the error enforce mode would have raised. ``cost_usd=None`` (the model's
+        price is unknown) reserves nothing but still blocks when a matching rule is already over its limit.
         """
         now = self._now()
-        amount = usd_to_nano(cost_usd) if cost_usd > 0 and math.isfinite(cost_usd) else 0
+        amount = usd_to_nano(cost_usd) if cost_usd is not None and cost_usd > 0 and math.isfinite(cost_usd) else 0
         lines = self.match(keys, now)
         if not lines:
             return Reservation("", lines, amount, now, active=False)
@@ -330,10 +331,13 @@ class BudgetGuard:
             res.would_block = error
             alert = self._alert(line, "limit", outcome.spent + outcome.reserved, 1.0, amount)
             res.alerts.append(alert)
-            if line.counter not in self._limit_alerted:  # log and call back once per window per process
-                if len(self._limit_alerted) >= _MAX_REMEMBERED_ALERTS:
-                    self._limit_alerted.clear()
-                self._limit_alerted.add(line.counter)
+            with self._stats_lock:  # log and call back once per rule, key and window in this process
+                first = line.counter not in self._limit_alerted
+                if first:
+                    if len(self._limit_alerted) >= _MAX_REMEMBERED_ALERTS:
+                        self._limit_alerted.clear()
+                    self._limit_alerted.add(line.counter)
+            if first:
                 self._emit(alert)
             return res
         return Reservation(res_id, lines, amount, expires_at)

@@ -117,7 +117,8 @@ class RedisLedger:
             client = redis.Redis.from_url(
                 url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
             )
-        self._client = client
+        # Typed loosely: redis-py's return types are unions over its sync/async and bytes/str modes.
+        self._client: Any = client
         self._reserve: Callable[..., Any] = client.register_script(_RESERVE)
         self._settle: Callable[..., Any] = client.register_script(_SETTLE)
 
@@ -183,7 +184,7 @@ class RedisLedger:
                 keys = {name[len(base) : -2] for name in self._client.scan_iter(match=base + "*", count=500)}
                 for quoted in sorted(keys):
                     spent = int(self._client.hget(base + quoted + ":h", "spent") or 0)
-                    members = self._client.zrangebyscore(base + quoted + ":z", f"({now!r}", "+inf")
+                    members: list[str] = self._client.zrangebyscore(base + quoted + ":z", f"({now!r}", "+inf")
                     key = unquote(quoted)
                     reserved = sum(int(member.rsplit(":", 1)[1]) for member in members)
                     states.append(CounterState(identity, key, bucket, spent, reserved))

@@ -78,7 +78,7 @@ class SQLiteLedger:
         with self._lock:
             try:
                 conn = self._connect()
-                conn.execute("BEGIN")
+                conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
                 except BaseException:

@@ -58,7 +58,8 @@ def build_exporters(settings: Settings) -> list[Any]:
         elif item == "otlp":
             from .otel import build_otlp_exporter
 
-            exporters.append(build_otlp_exporter(capture_content=settings.capture_content))
+            exporters.append(build_otlp_exporter(capture_content=settings.capture_content,
+                                                 service_name=settings.service_name))
         else:  # pragma: no cover - config validates names
             raise ValueError(f"LLM_MONITOR_EXPORTERS: unknown exporter {item!r}")
     return exporters

@@ -217,6 +217,8 @@ def span_data(record: RecordDict, *, capture_content: bool = True) -> SpanData:
         if record.get(field):
             attrs[PREFIX + field] = _compact(record[field])
 
+    # OpenTelemetry attribute sequences are tuples (immutable), as the SDK itself stores them.
+    attrs = {k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items()}
     err_type = error_type(record)
     message = None
     if err_type is not None:

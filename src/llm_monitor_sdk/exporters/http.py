@@ -20,7 +20,7 @@ spooled, later batches queue behind it on disk so that delivery stays in order. 
 replayed oldest first as soon as the endpoint answers again, also by a new process started on the
 same directory. A batch is deleted from disk only after a 2xx, so a crash between the response and
 the deletion re-sends it: delivery is at-least-once. Without a spool, batches that cannot be
-delivered are dropped and counted in ``dropped``.
+delivered are dropped and counted in ``lost``.
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ class HTTPExporter:
         ValueError: the URL is not an absolute http(s) URL.
     """
 
+    #: Key of this exporter in ``lm.stats()["exporters"]``.
+    name = "http"
+
     def __init__(
         self,
         url: str,
@@ -135,7 +138,7 @@ class HTTPExporter:
             DiskSpool(spool_dir, max_bytes=spool_max_bytes, fsync=spool_fsync) if spool_dir else None
         )
         self._counts = dict.fromkeys(
-            ("sent", "failed", "dropped", "retried", "circuit_open_skips", "batches_sent"), 0
+            ("sent", "failed", "lost", "retried", "circuit_open_skips", "batches_sent"), 0
         )
         self._conn: http.client.HTTPConnection | None = None
         self._warned_rejected = False
@@ -192,7 +195,7 @@ class HTTPExporter:
                 if self._spool is not None:
                     self._spill([item])
                 else:
-                    self._counts["dropped"] += item.records
+                    self._counts["lost"] += item.records
                     if self._circuit.is_open:
                         self._counts["circuit_open_skips"] += 1
                 return
@@ -237,7 +240,7 @@ class HTTPExporter:
         """Counters, in records unless the name says otherwise.
 
         ``sent``: acknowledged by the endpoint; ``failed``: rejected with a non-retryable 4xx;
-        ``dropped``: lost without a spool (queue full, retries exhausted, shutdown); ``retried``:
+        ``lost``: dropped without a spool (queue full, retries exhausted, shutdown); ``retried``:
         retry attempts; ``queued``: waiting in memory; ``spooled``: ever written to disk;
         ``spool_pending``: on disk now; ``spool_dropped``: deleted from a full spool or not written
         (``spool_errors`` counts failed writes, such as a full disk); ``replayed``: delivered from
@@ -273,7 +276,7 @@ class HTTPExporter:
             if self._spool is not None:
                 self._spool.put(item.seq, item.body, item.records)
             else:
-                self._counts["dropped"] += item.records
+                self._counts["lost"] += item.records
 
     # ------------------------------------------------------------------ sender thread
 
@@ -334,7 +337,7 @@ class HTTPExporter:
             elif self._spool is not None:
                 self._spill([item])
             else:
-                self._counts["dropped"] += item.records
+                self._counts["lost"] += item.records
 
     def _replay(self, entry: SpoolEntry) -> None:
         assert self._spool is not None

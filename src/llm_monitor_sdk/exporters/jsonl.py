@@ -39,6 +39,20 @@ class JSONLExporter:
         self._size = 0
         self._pid = os.getpid()
 
+    def _process_lock(self) -> threading.Lock:
+        # After os.fork() the inherited lock may be held forever by a parent thread that does not exist
+        # in the child (a fork during an export): the child takes a fresh one with its own descriptor.
+        if self._pid != os.getpid():
+            self._lock = threading.Lock()
+            if self._fd is not None:
+                try:
+                    os.close(self._fd)  # the child's copy of the parent's descriptor
+                except OSError:
+                    pass
+                self._fd = None
+            self._pid = os.getpid()
+        return self._lock
+
     def _open(self) -> int:
         if self._fd is not None and self._pid == os.getpid():
             return self._fd
@@ -85,7 +99,7 @@ class JSONLExporter:
         if not records:
             return
         data = b"".join(line + b"\n" for line in encoded_records(records))
-        with self._lock:
+        with self._process_lock():
             fd = self._open()
             if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
                 self._rotate()
@@ -113,7 +127,7 @@ class JSONLExporter:
 
     def shutdown(self) -> None:
         """Close the file."""
-        with self._lock:
+        with self._process_lock():
             if self._fd is not None:
                 try:
                     os.fsync(self._fd)

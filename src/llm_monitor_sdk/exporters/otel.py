@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics as metrics_api
@@ -85,6 +86,9 @@ class OTelExporter:
     Raises:
         ValueError: the OpenTelemetry SDK (the ``otel`` extra) is not installed.
     """
+
+    #: Key of this exporter in ``lm.stats()["exporters"]``.
+    name = "otel"
 
     def __init__(
         self,
@@ -183,7 +187,6 @@ class OTelExporter:
     # ------------------------------------------------------------------ spans
 
     def _readable_span(self, data: SpanData) -> ReadableSpan:
-        from opentelemetry.attributes import BoundedAttributes
         from opentelemetry.sdk.trace import ReadableSpan
         from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
         from opentelemetry.trace.status import Status, StatusCode
@@ -198,8 +201,9 @@ class OTelExporter:
             context=context,
             parent=parent,
             resource=self._resource_for_span(),
-            # Immutable, validated, sequences as tuples: the same shape as a span the SDK ended.
-            attributes=BoundedAttributes(attributes=data.attributes, immutable=True),
+            # Read-only like a span the SDK ended; values are already valid (sequences as tuples), so
+            # the SDK's per-value validation (a third of the cost) is skipped.
+            attributes=MappingProxyType(data.attributes),
             kind=SpanKind.CLIENT if data.client else SpanKind.INTERNAL,
             status=status,
             start_time=data.start_ns,

@@ -209,17 +209,18 @@ def _is_given(value: Any) -> bool:
 
 
 def qualified_name(exc_type: type) -> str:
-    """``openai.RateLimitError`` rather than ``openai._exceptions.RateLimitError`` where the package exports it."""
+    """The shortest public dotted name of an exception class: ``openai.RateLimitError`` rather than
+    ``openai._exceptions.RateLimitError``, ``llm_monitor_sdk.BudgetExceededError``."""
     module = exc_type.__module__ or ""
     name = exc_type.__qualname__
+    if not module or module == "builtins":
+        return name
     parts = module.split(".")
     for depth in range(1, len(parts)):
-        if parts[depth].startswith("_"):
-            public = ".".join(parts[:depth])
-            if getattr(sys.modules.get(public), name, None) is exc_type:
-                return f"{public}.{name}"
-            break
-    return f"{module}.{name}" if module and module != "builtins" else name
+        candidate = ".".join(parts[:depth])
+        if getattr(sys.modules.get(candidate), name, None) is exc_type:
+            return f"{candidate}.{name}"
+    return f"{module}.{name}"
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
@@ -243,9 +244,26 @@ class Call:
     """One provider call in flight, then finished; the worker turns it into a record."""
 
     __slots__ = (
-        "adapter", "api", "blocked", "chunks", "complete", "error", "monitor", "parent_span_id",
-        "reservation", "request", "response", "scope", "span_id", "stream", "t0", "t_end", "t_first",
-        "trace_id", "wall0", "_once",
+        "_once",
+        "adapter",
+        "api",
+        "blocked",
+        "chunks",
+        "complete",
+        "error",
+        "monitor",
+        "parent_span_id",
+        "request",
+        "reservation",
+        "response",
+        "scope",
+        "span_id",
+        "stream",
+        "t0",
+        "t_end",
+        "t_first",
+        "trace_id",
+        "wall0",
     )
 
     def __init__(self, adapter: Adapter, monitor: Monitor, request: Request, api: str) -> None:
@@ -385,6 +403,9 @@ class Call:
                     adapter.fill_response(record, request, response)
         except Exception as exc:
             report_internal_error(f"{adapter.provider}.fill_response", exc)
+        if record["request_id"] is None and error is not None:
+            # HTTP errors carry the provider's response (``exc.response``), request id header included.
+            record["request_id"] = header(error, adapter.request_id_header)
         return record
 
     def input_messages(self) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:

@@ -20,7 +20,7 @@ import wrapt
 
 from .. import _runtime
 from .._guard import report_internal_error
-from ._call import _MANAGED, Adapter, Call, ManagedSlot
+from ._call import _IN_CALL, _MANAGED, Adapter, Call, ManagedSlot
 
 
 class _StreamProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
@@ -149,7 +149,8 @@ def wrap_stream(call: Call, stream: Any, is_async: bool) -> Any:
 class _RawResponseProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
     """Proxy for a raw response whose body is still to come (``with_streaming_response``, or
     ``with_raw_response`` on a stream): ``parse()`` hands out a watched stream or finishes the call
-    with the parsed object; closing it first finishes the call with what is known."""
+    with the parsed object; closing it first finishes the call with what is known (the request id
+    header, and the JSON body if the caller read it without ``parse()``)."""
 
     def __init__(self, wrapped: Any, call: Call) -> None:
         super().__init__(wrapped)
@@ -170,7 +171,9 @@ class _RawResponseProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
         if call.finished:
             return parsed
         if call.request.stream:
-            watched = wrap_stream(call, parsed, is_async)
+            # Decide by the parsed object, not by parse(): the legacy raw response of an async client
+            # has a sync parse() that returns an AsyncStream.
+            watched = wrap_stream(call, parsed, call.adapter.is_async_result(parsed))
         else:
             call.finish(response=parsed)
             watched = parsed
@@ -179,7 +182,7 @@ class _RawResponseProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
     def __del__(self) -> None:
         call = self._self_call
         if not call.finished and call.chunks is None:
-            call.finish(complete=False, from_gc=True)
+            call.finish(response=self.__wrapped__, complete=False, from_gc=True)
 
 
 class RawResponseProxy(_RawResponseProxyBase):
@@ -199,7 +202,7 @@ class RawResponseProxy(_RawResponseProxyBase):
             return self.__wrapped__.close()
         finally:
             if self._self_call.chunks is None:
-                self._self_call.finish(complete=False)
+                self._self_call.finish(response=self.__wrapped__, complete=False)
 
     def __enter__(self) -> RawResponseProxy:
         enter = getattr(self.__wrapped__, "__enter__", None)
@@ -213,7 +216,7 @@ class RawResponseProxy(_RawResponseProxyBase):
             return exit_(*exc_info) if exit_ is not None else None
         finally:
             if self._self_call.chunks is None:
-                self._self_call.finish(complete=False)
+                self._self_call.finish(response=self.__wrapped__, complete=False)
 
 
 class AsyncRawResponseProxy(_RawResponseProxyBase):
@@ -233,7 +236,7 @@ class AsyncRawResponseProxy(_RawResponseProxyBase):
             return await self.__wrapped__.close()
         finally:
             if self._self_call.chunks is None:
-                self._self_call.finish(complete=False)
+                self._self_call.finish(response=self.__wrapped__, complete=False)
 
     async def __aenter__(self) -> AsyncRawResponseProxy:
         enter = getattr(self.__wrapped__, "__aenter__", None)
@@ -247,7 +250,7 @@ class AsyncRawResponseProxy(_RawResponseProxyBase):
             return (await exit_(*exc_info)) if exit_ is not None else None
         finally:
             if self._self_call.chunks is None:
-                self._self_call.finish(complete=False)
+                self._self_call.finish(response=self.__wrapped__, complete=False)
 
 
 _UNSET: Any = object()
@@ -269,12 +272,19 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
     the helper closed without draining finishes as partial right away (the helper closes the HTTP
     response directly, bypassing our stream proxy). ``on_enter`` lets a provider hook the helper
     object it returns (e.g. Anthropic, whose manager posts by itself rather than through ``create``).
+
+    ``start`` is for such self-posting managers: it builds the manager's own :class:`Call` when it
+    enters (latency counts from there), the budget is reserved before the manager posts (a blocked
+    call raises :class:`~llm_monitor_sdk.errors.BudgetExceededError` from ``__enter__``), and an error
+    while posting finishes the call with that error; ``on_enter`` then watches the helper's stream.
     """
 
-    def __init__(self, wrapped: Any, api: str, on_enter: Any = None) -> None:
+    def __init__(self, wrapped: Any, api: str, on_enter: Any = None,
+                 start: Callable[[], Call | None] | None = None, slot: ManagedSlot | None = None) -> None:
         super().__init__(wrapped)
-        self._self_slot = ManagedSlot(api)
+        self._self_slot = slot if slot is not None else ManagedSlot(api)
         self._self_on_enter = on_enter
+        self._self_start = start
 
     def __copy__(self) -> Any:
         return self.__wrapped__
@@ -287,15 +297,44 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
 
     def _entered(self, helper: Any) -> Any:
         if self._self_on_enter is not None:
-            return self._self_on_enter(self._self_slot, helper)
+            try:
+                return self._self_on_enter(self._self_slot, helper)
+            except Exception as exc:  # the helper still works, only unwatched
+                report_internal_error("stream_manager.on_enter", exc)
         return helper
 
+    def _own_call(self) -> Call | None:
+        """The self-posting manager's call, started and budget-checked (None: let the inner call report)."""
+        start = self._self_start
+        if start is None:
+            return None
+        try:
+            call = start()
+        except Exception as exc:
+            report_internal_error("stream_manager.start", exc)
+            return None
+        if call is not None:
+            self._self_slot.call = call
+            call.monitor.reserve_budget(call)  # raises BudgetExceededError before anything is posted
+        return call
+
     def __enter__(self) -> Any:
-        token = _MANAGED.set(self._self_slot)
+        call = self._own_call()
+        if call is None:
+            token = _MANAGED.set(self._self_slot)
+            try:
+                helper = self.__wrapped__.__enter__()
+            finally:
+                _MANAGED.reset(token)
+            return self._entered(helper)
+        in_call = _IN_CALL.set(call.adapter.provider)
         try:
             helper = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            call.finish(error=exc)
+            raise
         finally:
-            _MANAGED.reset(token)
+            _IN_CALL.reset(in_call)
         return self._entered(helper)
 
     def __exit__(self, *exc_info: Any) -> Any:
@@ -307,11 +346,22 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
                 call.finish(complete=False)
 
     async def __aenter__(self) -> Any:
-        token = _MANAGED.set(self._self_slot)
+        call = self._own_call()
+        if call is None:
+            token = _MANAGED.set(self._self_slot)
+            try:
+                helper = await self.__wrapped__.__aenter__()
+            finally:
+                _MANAGED.reset(token)
+            return self._entered(helper)
+        in_call = _IN_CALL.set(call.adapter.provider)
         try:
             helper = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            call.finish(error=exc)
+            raise
         finally:
-            _MANAGED.reset(token)
+            _IN_CALL.reset(in_call)
         return self._entered(helper)
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -323,18 +373,31 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
                 call.finish(complete=False)
 
 
-def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None = None
-                    ) -> Callable[[Adapter, Callable[[], bool]], Callable[..., Any]]:
-    """A wrapper factory for ``.stream()`` helper methods: their manager comes back proxied."""
+def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None = None, *,
+                    self_posting: bool = False) -> Callable[[Adapter, Callable[[], bool]], Callable[..., Any]]:
+    """A wrapper factory for ``.stream()`` helper methods: their manager comes back proxied.
+
+    ``self_posting=True`` is for managers that post by themselves rather than through a patched
+    method: the proxy then starts the call with ``adapter`` and the ``.stream()`` kwargs when the
+    manager enters, and ``on_enter(slot, helper)`` must hand ``slot.call`` the helper's stream.
+    """
 
     def factory(adapter: Adapter, enabled: Callable[[], bool]) -> Callable[..., Any]:
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
-            manager = wrapped(*args, **kwargs)
             if _runtime.active is None or not enabled():
-                return manager
+                return wrapped(*args, **kwargs)
+            # Some helpers call the patched method eagerly (OpenAI's async ``.stream()`` builds its
+            # ``create`` coroutine right away): that call belongs to this manager too.
+            slot = ManagedSlot(api)
+            token = _MANAGED.set(slot)
             try:
-                return StreamManagerProxy(manager, api, on_enter)
+                manager = wrapped(*args, **kwargs)
+            finally:
+                _MANAGED.reset(token)
+            try:
+                start = _starter(adapter, api, instance, args, kwargs, enabled) if self_posting else None
+                return StreamManagerProxy(manager, api, on_enter, start, slot)
             except Exception as exc:
                 report_internal_error(f"{adapter.provider}.stream_manager", exc)
                 return manager
@@ -344,13 +407,26 @@ def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None
     return factory
 
 
+def _starter(adapter: Adapter, api: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+             enabled: Callable[[], bool]) -> Callable[[], Call | None]:
+    """Builds a self-posting manager's call when it enters (None when monitoring is off by then)."""
+
+    def start() -> Call | None:
+        monitor = _runtime.active
+        if monitor is None or not enabled() or _IN_CALL.get() == adapter.provider:
+            return None
+        return Call(adapter, monitor, adapter.begin(instance, args, kwargs, monitor), api)
+
+    return start
+
+
 __all__ = [
-    "manager_wrapper",
     "AsyncRawResponseProxy",
     "AsyncStreamProxy",
     "RawResponseProxy",
     "StreamManagerProxy",
     "SyncStreamProxy",
+    "manager_wrapper",
     "wrap_raw_response",
     "wrap_stream",
 ]

@@ -146,6 +146,25 @@ def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> No
         record["request_id"] = request_id
 
 
+def _ask_for_stream_usage(request: Request, monitor: Any) -> Request:
+    """Add ``stream_options.include_usage`` to a stream request that did not say, so token counts are real.
+
+    The extra usage-only chunk (``choices=[]``) reaches the caller unchanged. A caller's explicit
+    ``include_usage`` (true or false) wins; ``stream_usage=False`` turns this off for servers that
+    reject the option.
+    """
+    if not request.stream or not monitor.settings.stream_usage:
+        return request
+    kwargs = request.kwargs
+    options = kwargs.get("stream_options")
+    if isinstance(options, dict) and "include_usage" in options:
+        return request
+    merged = dict(options) if isinstance(options, dict) else {}
+    merged["include_usage"] = True
+    request.kwargs = {**kwargs, "stream_options": merged}
+    return request
+
+
 class _OpenAIAdapter(Adapter):
     provider = "openai"
     request_id_header = "x-request-id"
@@ -190,15 +209,7 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
         self.api = api
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
-        request = super().begin(instance, args, kwargs, monitor)
-        if request.stream and monitor.settings.stream_usage:
-            options = kwargs.get("stream_options")
-            if not isinstance(options, dict) or "include_usage" not in options:
-                # Ask for the final usage chunk so token counts are real (it still reaches the caller).
-                merged = dict(options) if isinstance(options, dict) else {}
-                merged["include_usage"] = True
-                request.kwargs = {**kwargs, "stream_options": merged}
-        return request
+        return _ask_for_stream_usage(super().begin(instance, args, kwargs, monitor), monitor)
 
     def is_content_chunk(self, chunk: Any) -> bool:
         for choice in field(chunk, "choices") or ():
@@ -385,7 +396,8 @@ class CompletionsAdapter(_OpenAIAdapter):
                   "presence_penalty", "logprobs", "best_of", "echo", "suffix", "user", "stream_options", "logit_bias")
     snapshot_keys = ("prompt",)
 
-    begin = ChatCompletionsAdapter.begin  # same stream-usage option
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
+        return _ask_for_stream_usage(super().begin(instance, args, kwargs, monitor), monitor)
 
     def is_content_chunk(self, chunk: Any) -> bool:
         return any(field(choice, "text") for choice in field(chunk, "choices") or ())

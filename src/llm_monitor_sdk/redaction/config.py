@@ -21,8 +21,8 @@ from .strategies import STRATEGIES
 #: Every built-in entity type, in the order the engine prefers them when matches overlap.
 BUILTIN_ENTITIES: tuple[str, ...] = (
     "SECRET",
-    "CREDIT_CARD",
     "IBAN_CODE",
+    "CREDIT_CARD",
     "US_SSN",
     "EMAIL_ADDRESS",
     "IP_ADDRESS",

@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
-from .validators import IBAN_LENGTHS, card_issuer_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
+from ._numeric import run_windows
+from .validators import IBAN_LENGTHS, card_issuer_ok, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
 
 _A = re.ASCII
 
@@ -49,22 +50,46 @@ class CreditCardDetector:
     """``CREDIT_CARD``: 13-19 digits, optionally grouped by spaces or dashes, issuer- and Luhn-checked."""
 
     entity = "CREDIT_CARD"
-    _candidate = re.compile(r"(?<![\w.+-])\d{2,6}(?:[ -]?\d{2,7}){1,6}(?![\w]|[.,-]\d)", _A)
+    # Possessive groups: digits and separators are taken once, never re-split on failure (a plain
+    # "\d{1,7}(?:[ -]?\d{1,7})*" backtracks through every partition of a long digit run).
+    _candidate = re.compile(r"(?<![\w.+-])\d++(?:[ -]\d++){0,7}+(?![\w]|[.,-]\d)", _A)
     _groups = re.compile(r"\d+", _A)
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid card number; a trailing group (CVV, expiry) is trimmed when it breaks the check."""
-        for m in self._candidate.finditer(text):
-            groups = list(self._groups.finditer(m.group()))
+        for lo, hi in run_windows(text, 1, 2):
+            if hi - lo >= 13:
+                yield from self._find(text, lo, hi)
+
+    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+        for m in self._candidate.finditer(text, lo, hi):
+            cand = m.group()
+            if len(cand) - cand.count(" ") - cand.count("-") < 13:
+                continue
+            groups = list(self._groups.finditer(cand))
             base = m.start()
             # Try the longest run of whole groups from the first group that is a valid card number.
             for last in range(len(groups), 0, -1):
                 digits = "".join(g.group() for g in groups[:last])
                 if len(digits) < 13:
                     break
+                if last == 1 and len(digits) == 13 and ean13_ok(digits):
+                    break  # a bare 13-digit EAN/ISBN-13, not a (rare) 13-digit Visa
+                if last > 1 and not _card_grouping_ok([len(g.group()) for g in groups[:last]]):
+                    continue
                 if len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits):
                     yield base, base + groups[last - 1].end()
                     break
+
+
+def _card_grouping_ok(sizes: list[int]) -> bool:
+    # Printed cards group as 4-4-4-4(-3), 4-6-5 (Amex), 4-6-4 (Diners) or 4-4-4-1/2/3 for odd lengths;
+    # "4834-222-3370-48" is a ticket number whatever its checksum says.
+    if sizes[0] != 4:
+        return False
+    if len(sizes) == 3 and sizes[1] == 6:
+        return sizes[2] in (4, 5)
+    return all(s == 4 for s in sizes[1:-1]) and 1 <= sizes[-1] <= 4
 
 
 class SSNDetector:
@@ -78,9 +103,17 @@ class SSNDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each SSN span."""
-        for m in self._pattern.finditer(text):
-            if ssn_ok(m.group(1), m.group(3), m.group(4)):
-                yield m.span()
+        windows = run_windows(text, 1, 2)
+        if not windows:
+            return  # both forms hold a run of 9+ digits and separators
+        for lo, hi in windows:
+            if hi - lo >= 11:
+                for m in self._pattern.finditer(text, lo, hi):
+                    if ssn_ok(m.group(1), m.group(3), m.group(4)):
+                        yield m.span()
+        low = text.lower()
+        if "ssn" not in low and "social" not in low:
+            return
         for m in self._labeled.finditer(text):
             if ssn_ok(m.group(1), m.group(2), m.group(3)):
                 yield m.start(1), m.end(3)
@@ -94,7 +127,12 @@ class IBANDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid IBAN; extra groups glued to the end are cut at the country's length."""
-        for m in self._candidate.finditer(text):
+        # Every IBAN holds a run of 6+ digits; its country code sits at most ~20 characters before.
+        for lo, hi in run_windows(text, 24, 40):
+            yield from self._find(text, lo, hi)
+
+    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+        for m in self._candidate.finditer(text, lo, hi):
             want = IBAN_LENGTHS.get(m.group(1))
             if want is None:
                 continue
@@ -133,8 +171,8 @@ class IPAddressDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid IPv4 and IPv6 address."""
-        if "." in text:
-            for m in self._v4.finditer(text):
+        for lo, hi in run_windows(text, 1, 2):
+            for m in self._v4.finditer(text, lo, hi):
                 start = m.start()
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue

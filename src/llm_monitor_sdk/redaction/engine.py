@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,18 +42,23 @@ FAILED_ENTITY = "REDACTION_FAILED"
 
 _BUILTIN_FACTORIES: dict[str, Callable[[], Detector]] = {
     "SECRET": SecretDetector,
-    "CREDIT_CARD": CreditCardDetector,
     "IBAN_CODE": IBANDetector,
+    "CREDIT_CARD": CreditCardDetector,
     "US_SSN": SSNDetector,
     "EMAIL_ADDRESS": EmailDetector,
     "IP_ADDRESS": IPAddressDetector,
     "PHONE_NUMBER": PhoneDetector,
 }
 
+_BUILTIN_TYPES = frozenset(_BUILTIN_FACTORIES.values())
 _MESSAGE_FIELDS = ("system_instructions", "input_messages", "output_messages")
 _VALUE_FIELDS = ("input", "output", "metadata", "request_params", "tags")
 _STRUCTURAL_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
 _SCALARS = (int, float, bool, type(None))
+
+# Every built-in match of under 48 characters holds one of these (keys, digits, "@", "::", "key="),
+# so short labels and tags skip the seven detectors.
+_SHORT_TRIGGER = re.compile(r"[\d@:=_-]|earer|asic")
 
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
@@ -98,6 +105,7 @@ class Redactor:
     ) -> None:
         self.enabled = enabled
         self._detectors: tuple[Detector, ...] = tuple(detectors)
+        self._builtin_only = all(type(d) in _BUILTIN_TYPES for d in detectors)
         table = dict(strategies or {})
         self._default = table.pop(ALL_TYPES, DEFAULT_STRATEGY)
         self._strategies = table
@@ -213,7 +221,8 @@ class Redactor:
     # -- strings ---------------------------------------------------------------------------------
 
     def _text(self, text: str, state: _Pass) -> str:
-        if len(text) < 3:
+        size = len(text)
+        if size < 3 or (size < 48 and self._builtin_only and _SHORT_TRIGGER.search(text) is None):
             return text
         spans = self._scan(text)
         if spans is None:
@@ -255,7 +264,7 @@ class Redactor:
                 for start, end in detector.find(text):
                     if not (type(start) is int and type(end) is int and 0 <= start < end <= size):
                         raise ValueError(f"detector returned an invalid span ({start!r}, {end!r})")
-                    found.append((rank, start, end, detector.entity))
+                    found.append((rank, start, -end, detector.entity))
             except Exception:
                 self._disable(detector)
                 return None
@@ -263,12 +272,15 @@ class Redactor:
             return []
         if len(found) > 1:
             found.sort()
-        # Higher-priority detectors win overlaps (a URL password over the email it resembles).
+        # Higher-priority detectors win overlaps (a URL password over the email it resembles). ``kept``
+        # stays sorted by start, so one bisect finds the only neighbours that could overlap.
         kept: list[tuple[int, int, str]] = []
-        for _, start, end, entity in found:
-            if all(end <= s or start >= e for s, e, _ in kept):
-                kept.append((start, end, entity))
-        kept.sort()
+        for _, start, neg_end, entity in found:
+            end = -neg_end  # sorted longest first among equal starts
+            i = bisect_left(kept, (start,))
+            if (i and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
+                continue
+            kept.insert(i, (start, end, entity))
         return kept
 
     def _disable(self, detector: Detector) -> None:

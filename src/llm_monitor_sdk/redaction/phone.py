@@ -22,23 +22,24 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
+from ._numeric import run_windows
 from .validators import ean13_ok
 
 _A = re.ASCII
 
 _CANDIDATE = re.compile(
     r"(?<![\w+@/.,$€£¥#-])"  # not glued to a word, an address, a decimal, a price or an id
-    r"(?:\+ ?)?\(?\d[\d().\-/ ]{4,26}\d"
-    r"(?: ?(?:x|ext\.?|extension) ?\d{1,6})?"
-    r"(?![\w@]|[.,]\d|[$€£%])",
+    r"(?:\+ ?)?\(?\d[\d().\-/ ]{4,26}+",  # possessive: one pass; the end is settled in Python
     _A,
 )
+_EXTENSION_AFTER = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}", _A)
+_GLUED_AFTER = re.compile(r"[\w@$€£%]|[.,]\d", _A)
 _GROUP = re.compile(r"\d+", _A)
 _EXTENSION = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}\Z")
-_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}\Z", _A)
+_DATE = re.compile(r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?!\d)", _A)
 _PHONE_WORDS = re.compile(
-    r"(?i:phone|tel|telephone|mobile|cell|call|text|sms|whatsapp|fax|contact|reach|dial|ring)"
-    r"[^\w\n]{0,4}(?:\w+[ :]{1,2}){0,3}\Z"
+    r"\b(?i:phone|tel|telephone|mobile|cell|call|text|sms|whatsapp|fax|contact|reach|dial|ring)"
+    r"[^\w\n]{0,4}(?:[A-Za-z]+[ :]{1,2}){0,3}\Z"
 )
 _TRUNK = re.compile(r"\(0\)")
 
@@ -56,7 +57,7 @@ def _shape_national(groups: list[str], raw: str) -> bool:
     digits = "".join(groups)
     n = len(digits)
     sizes = [len(g) for g in groups]
-    if _DATE.match(raw):
+    if _DATE.search(raw):
         return False
     if digits[0] == "0":
         # Trunk prefix + area code: "020 7946 0018", "(0161) 4960066", "01 23 45 67 89", "0 30..." is not.
@@ -88,7 +89,7 @@ def phone_shape_ok(raw: str, text: str, start: int) -> bool:
         return _shape_international(digits[2:], raw)
     if len(groups) == 1:
         # A bare digit run is an id, a timestamp or an amount unless the words before it say phone.
-        if not 10 <= len(digits) <= 13:
+        if not 10 <= len(digits) <= 12:
             return False
         if digits[0] == "0" and digits[1] != "0" and len(digits) in (10, 11):
             return True
@@ -103,10 +104,25 @@ class PhoneDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each phone number; a run that fails whole is retried on its leading groups."""
-        for m in _CANDIDATE.finditer(text):
-            raw = m.group()
+        for lo, hi in run_windows(text, 2, 14):
+            yield from self._find(text, lo, hi)
+
+    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+        for m in _CANDIDATE.finditer(text, lo, hi):
             start = m.start()
-            while raw:
+            raw = m.group().rstrip(" /-.(")
+            if raw.endswith(")") and raw.count("(") < raw.count(")"):
+                raw = raw[:-1]
+            end = start + len(raw)
+            ext = _EXTENSION_AFTER.match(text, end)
+            if ext is not None:
+                raw, end = raw + ext.group(), ext.end()
+            if _GLUED_AFTER.match(text, end):
+                continue  # "5551234567abc", "555-123-4567.5", "555 123 4567$"
+            date = _DATE.search(raw)
+            if date is not None:  # "exp 04/27 2024-07-23": what precedes a date is judged alone
+                raw = raw[: date.start()].rstrip(" /-.(")
+            while len(raw) >= 7:
                 if phone_shape_ok(raw, text, start):
                     yield start, start + len(raw)
                     break
@@ -115,8 +131,6 @@ class PhoneDetector:
                 if cut <= 0:
                     break
                 raw = raw[:cut].rstrip(" /-.(")
-                if len(raw) < 7:
-                    break
 
 
 __all__ = ["PhoneDetector", "phone_shape_ok"]

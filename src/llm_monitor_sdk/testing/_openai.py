@@ -144,7 +144,8 @@ def embeddings(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     """``POST /v1/embeddings``; honours ``dimensions`` and ``encoding_format="base64"`` (the SDK's default)."""
     raw = body.get("input")
     count = len(raw) if isinstance(raw, list) and raw and isinstance(raw[0], str | list) else 1
-    dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 3
+    requested = body.get("dimensions")
+    dims = requested if isinstance(requested, int) and requested > 0 else 3
     vector = [round(0.1 * (d + 1), 3) for d in range(dims)]
     value: Any = vector
     if body.get("encoding_format") == "base64":

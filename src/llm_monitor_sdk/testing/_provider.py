@@ -7,7 +7,6 @@ import json
 import threading
 import uuid
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
@@ -133,8 +132,11 @@ class FakeProvider:
             self._count = 0
 
     # ------------------------------------------------------------------ serving
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        """Route one request (``target`` is path plus query) and build its reply. Used by both transports."""
+    def handle(self, method: str, target: str, headers: Any, body: bytes) -> Reply:
+        """Route one request and build its reply; used by the server and the mock transport.
+
+        ``target`` is the path plus query; ``headers`` is a case-insensitive mapping-like object.
+        """
         path, _, query = target.partition("?")
         try:
             data = json.loads(body) if body else None
@@ -144,7 +146,8 @@ class FakeProvider:
         route = _canned.identify(method, path, query, request_body)
         header_value = headers.get(HEADER)
         with self._lock:
-            knobs, one_shot = self._defaults, self._queue.popleft() if self._queue else None
+            # unknown paths (a stray health check, say) must not eat a queued one-shot
+            knobs, one_shot = self._defaults, self._queue.popleft() if self._queue and route else None
             self._count += 1
             rid = knobs.request_id or f"req_{self._id_prefix}{next(self._ids):08d}"
         problem = None

@@ -17,8 +17,9 @@ from typing import Any
 
 from ._reply import Reply
 
-#: ``handle(method, target, headers, body) -> Reply``
-Handle = Callable[[str, str, Mapping[str, str], bytes], Reply]
+#: ``handle(method, target, headers, body) -> Reply``; ``headers`` is any case-insensitive
+#: mapping-like object with ``get`` and ``items`` (``email.message.Message``, ``httpx.Headers``).
+Handle = Callable[[str, str, Any, bytes], Reply]
 
 _PHRASES = {529: "Overloaded"}
 
@@ -86,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             return self.rfile.read(int(length))
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -153,7 +154,7 @@ class FakeServer:
     def url(self) -> str:
         """``http://127.0.0.1:<port>`` (no trailing slash)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def close(self) -> None:
         """Stop serving, wake delayed replies, close open connections and the listening socket."""

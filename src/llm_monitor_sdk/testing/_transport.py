@@ -37,7 +37,7 @@ def _build_class(hx: ModuleType) -> type:
     def _response(reply: Reply, content: Any) -> Any:
         return hx.Response(reply.status, headers=reply.headers, content=content)
 
-    class FakeTransport(hx.MockTransport):  # type: ignore[misc,name-defined]
+    class FakeTransport(hx.MockTransport):  # type: ignore[name-defined]
         """Routes every request through a fake provider's canned replies."""
 
         def __init__(self, handle: Handle) -> None:

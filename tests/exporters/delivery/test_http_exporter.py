@@ -39,7 +39,7 @@ def test_posts_json_batches_with_record_ids_and_headers(receiver, record_factory
     # The body is the records exactly as the JSONL exporter writes them.
     assert json.loads(first["raw"]) == {"records": [json.loads(b) for b in batches[0].encoded()]}
     assert exporter.stats["sent"] == 6 and exporter.stats["batches_sent"] == 2
-    assert exporter.stats["failed"] == exporter.stats["dropped"] == 0
+    assert exporter.stats["failed"] == exporter.stats["lost"] == 0
 
 
 def test_gzip_above_threshold(receiver, record_factory):
@@ -102,7 +102,7 @@ def test_circuit_breaker_stops_calling_a_failing_endpoint(receiver, record_facto
     assert len(receiver.requests) == 2
     stats = exporter.stats
     assert stats["circuit_opened"] == 1
-    assert stats["dropped"] == 10 and stats["sent"] == 0
+    assert stats["lost"] == 10 and stats["sent"] == 0
 
 
 def test_slow_endpoint_does_not_slow_export(receiver, record_factory):
@@ -114,7 +114,7 @@ def test_slow_endpoint_does_not_slow_export(receiver, record_factory):
         exporter.export([record_factory()])
     # All twenty calls returned while the first request was still held open by the endpoint.
     assert receiver.in_flight == 1 and receiver.accepted == []
-    assert exporter.stats["queued"] == 4 and exporter.stats["dropped"] == 16
+    assert exporter.stats["queued"] == 4 and exporter.stats["lost"] == 16
     receiver.release.set()
     assert exporter.force_flush(10)
     exporter.shutdown()
@@ -130,7 +130,7 @@ def test_slow_endpoint_overflow_goes_to_the_spool(receiver, record_factory, tmp_
     for batch in batches[1:]:
         exporter.export(batch)
     assert receiver.in_flight == 1 and receiver.accepted == []
-    assert exporter.stats["dropped"] == 0 and exporter.stats["spool_pending"] > 0
+    assert exporter.stats["lost"] == 0 and exporter.stats["spool_pending"] > 0
     receiver.release.set()
     assert exporter.force_flush(10)
     exporter.shutdown()

@@ -38,7 +38,7 @@ def test_endpoint_down_then_up_every_record_arrives_in_order(receiver, record_fa
     for batch in batches:
         exporter.export(batch)
     assert receiver.wait_until(lambda: exporter.stats["spool_pending"] == 100)
-    assert exporter.stats["sent"] == 0 and exporter.stats["dropped"] == 0
+    assert exporter.stats["sent"] == 0 and exporter.stats["lost"] == 0
 
     receiver.start()
     assert exporter.force_flush(10)
@@ -56,7 +56,7 @@ def test_shutdown_while_down_spools_and_a_new_exporter_replays(receiver, record_
     for batch in batches:
         first.export(batch)
     first.shutdown()
-    assert first.stats["spool_pending"] == 18 and first.stats["dropped"] == 0
+    assert first.stats["spool_pending"] == 18 and first.stats["lost"] == 0
 
     receiver.start()
     second = HTTPExporter(receiver.url, spool_dir=str(tmp_path), **FAST)

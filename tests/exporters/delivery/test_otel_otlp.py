@@ -75,18 +75,18 @@ def test_otlp_metrics_arrive_with_advised_buckets(no_app_otel, record_factory):
 
 
 def test_a_burst_loses_no_span(no_app_otel, record_factory):
-    # The stock BatchSpanProcessor (queue of 2048) drops spans in a burst like this one; our worker's
+    # The stock BatchSpanProcessor (queue of 2048) can drop spans in a burst of 3000; our worker's
     # batches go straight to the OTLP exporter, so every record arrives.
     receiver = no_app_otel
     exporter = build_otlp_exporter(capture_content=False)
     sent: list[str] = []
-    for _ in range(6):
+    for _ in range(3):
         batch = [record_factory() for _ in range(1000)]
         sent += [r["span_id"] for r in batch]
         exporter.export(batch)
     exporter.shutdown()
     assert sorted(s["span_id"] for s in receiver.spans) == sorted(sent)
-    assert exporter.stats["spans_exported"] == 6000 and exporter.stats["spans_failed"] == 0
+    assert exporter.stats["spans_exported"] == 3000 and exporter.stats["spans_failed"] == 0
 
 
 def test_otlp_uses_the_applications_tracer_provider_when_it_has_one(monkeypatch, otlp_receiver, record_factory):

@@ -139,6 +139,6 @@ def test_coerce_accepts_objects_strings_and_dicts() -> None:
     ],
 )
 def test_coerce_rejects_bad_items(value: object, reason: str) -> None:
-    with pytest.raises(ValueError, match="^budgets: ") as info:
+    with pytest.raises(ValueError, match=r"^budgets: ") as info:
         coerce_rules(value)  # type: ignore[arg-type]
     assert reason in str(info.value)

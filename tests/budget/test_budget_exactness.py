@@ -18,7 +18,7 @@ from llm_monitor_sdk.errors import BudgetExceededError
 
 LIMIT = 0.05
 USER = {"user": "alice", "tenant": "acme", "feature": "chat", "model": "m"}
-# A fixed instant (2030-06-01T12:00Z): the whole hammer falls in one daily bucket.
+# A fixed instant (2030-05-29T12:00Z): the whole hammer falls in one daily bucket.
 FIXED_NOW = 1906286400.0
 RULES = f"user:daily={LIMIT}:soft=0.5; global:daily=1000"
 THREADS, PER_THREAD = 16, 8

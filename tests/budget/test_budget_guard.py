@@ -6,7 +6,7 @@ import pickle
 from typing import Any
 
 import pytest
-from conftest import DAY, FakeClock
+from budget_support import DAY, FakeClock
 
 from llm_monitor_sdk.budget import BudgetGuard, build_guard
 from llm_monitor_sdk.errors import BudgetExceededError
@@ -237,3 +237,15 @@ def test_error_pickles_with_its_fields() -> None:
     )
     copy = pickle.loads(pickle.dumps(err))
     assert copy.to_dict() == err.to_dict() and str(copy) == str(err)
+
+
+def test_unknown_worst_case_reserves_nothing_but_respects_a_spent_limit(store: str, clock: FakeClock) -> None:
+    guard = make("user:daily=0.002", store, clock)
+    res = guard.reserve(ALICE, None)
+    assert res.active and res.cost_usd == 0.0
+    guard.settle(res, 0.002)
+    guard.settle(guard.reserve(ALICE, None), 0.0)  # exactly at the limit: a call of unknown cost still fits
+    guard.settle(guard.reserve(ALICE, 0.0), 0.0005)  # it cost more than nothing after all
+    with pytest.raises(BudgetExceededError):
+        guard.reserve(ALICE, None)
+    guard.close()
