@@ -33,6 +33,9 @@ _GENERATE_PARAMS = (
     "presence_penalty", "frequency_penalty", "response_mime_type", "response_modalities", "thinking_config",
     "tool_config", "response_logprobs", "logprobs", "cached_content", "media_resolution",
 )
+#: Non-text parts that count as output for the time to first token.
+_OUTPUT_KINDS = ("function_call", "inline_data", "executable_code")
+_DECLARATIONS = ("function_declarations", "functionDeclarations")
 _EMBED_PARAMS = ("task_type", "output_dimensionality", "mime_type", "auto_truncate")
 
 
@@ -108,11 +111,13 @@ def _part(part: Any) -> dict[str, Any]:
     blob = _get(part, "inline_data")
     if blob is not None:
         mime = _get(blob, "mime_type")
-        return {"type": "blob", "modality": _modality(mime), "mime_type": mime, "size_bytes": _size(_get(blob, "data"))}
+        return {"type": "blob", "modality": _modality(mime), "mime_type": mime,
+                "size_bytes": _size(_get(blob, "data"))}
     file_data = _get(part, "file_data")
     if file_data is not None:
         mime = _get(file_data, "mime_type")
-        return {"type": "uri", "modality": _modality(mime), "mime_type": mime, "uri": _get(file_data, "file_uri")}
+        return {"type": "uri", "modality": _modality(mime), "mime_type": mime,
+                "uri": _get(file_data, "file_uri")}
     uri = _get(part, "uri")
     if isinstance(uri, str):  # an uploaded ``types.File`` passed as a part
         mime = _get(part, "mime_type")
@@ -200,7 +205,7 @@ def _tool_names(tools: Any) -> list[str]:
     """Names of the declared tools: function names, Python callables, built-in tools by kind."""
     names: list[str] = []
     for tool in tools if isinstance(tools, list | tuple) else ():
-        if callable(tool) and not isinstance(tool, dict):
+        if callable(tool):
             names.append(getattr(tool, "__name__", type(tool).__name__))
             continue
         declarations = _get(tool, "function_declarations")
@@ -208,12 +213,14 @@ def _tool_names(tools: Any) -> list[str]:
             name = _get(declaration, "name")
             if isinstance(name, str):
                 names.append(name)
-        data = tool if isinstance(tool, dict) else to_jsonable(tool)
-        if isinstance(data, dict):
-            names.extend(key for key, value in data.items()
-                         if value is not None and key not in ("function_declarations", "functionDeclarations"))
-        elif not declarations:
-            names.append(type(tool).__name__)  # e.g. an MCP session
+        fields = getattr(type(tool), "model_fields", None)
+        if isinstance(tool, dict):
+            kinds = [key for key, value in tool.items() if value is not None]
+        elif isinstance(fields, dict):
+            kinds = [key for key in fields if getattr(tool, key, None) is not None]
+        else:
+            kinds = [] if declarations else [type(tool).__name__]  # e.g. an MCP session
+        names.extend(kind for kind in kinds if kind not in _DECLARATIONS)
     return names
 
 
@@ -300,7 +307,8 @@ class _GenAIAdapter(Adapter):
 
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         config = request.kwargs.get("config")
-        return _system(_get(config, "system_instruction")), _contents((request.snapshot or {}).get("contents"))
+        contents = (request.snapshot or {}).get("contents")
+        return _system(_get(config, "system_instruction")), _contents(contents)
 
 
 # -- generate_content / generate_content_stream ----------------------------------------------------------
@@ -321,8 +329,7 @@ class GenerateContentAdapter(_GenAIAdapter):
     def is_content_chunk(self, chunk: Any) -> bool:
         for candidate in _get(chunk, "candidates") or ():
             for part in _get(_get(candidate, "content"), "parts") or ():
-                if (_get(part, "text") or _get(part, "function_call") is not None
-                        or _get(part, "inline_data") is not None or _get(part, "executable_code") is not None):
+                if _get(part, "text") or any(_get(part, kind) is not None for kind in _OUTPUT_KINDS):
                     return True
         return False
 
@@ -375,8 +382,8 @@ class GenerateContentAdapter(_GenAIAdapter):
                 for part in _get(_get(candidate, "content"), "parts") or ():
                     _merge(state["parts"], _part(part))
                 state["reason"] = _enum_name(_get(candidate, "finish_reason")) or state["reason"]
-        outputs = [{"role": "assistant", "parts": candidates[i]["parts"], "finish_reason": candidates[i]["reason"]}
-                   for i in sorted(candidates)]
+        outputs = [{"role": "assistant", "parts": state["parts"], "finish_reason": state["reason"]}
+                   for _, state in sorted(candidates.items())]
         reasons = [output["finish_reason"] for output in outputs if output["finish_reason"]]
         if block is not None and not any(output["parts"] for output in outputs):
             outputs = [_blocked_output(block)]

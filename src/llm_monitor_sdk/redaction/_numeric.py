@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import re
 
-_RUN = re.compile(r"\d[\d .()/-]{4,80}\d", re.ASCII)
+# The scan runs on a one-byte-per-character image of the string in which every ASCII digit is "0",
+# every separator " .()/-" is "." and everything else is " ". A pattern that starts with the literal
+# "0" lets the regex engine jump from digit to digit, about 2.5 times faster than a "\d" pattern on
+# the string itself. Encoding with "replace" keeps one byte per character, so offsets match.
+_IMAGE = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else ord(".") if chr(b) in " .()/-" else ord(" ") for b in range(256)
+)
+_RUN = re.compile(rb"0[0.]{4,80}0")
 
 Windows = list[tuple[int, int]]
 _cache: tuple[str, Windows, dict[tuple[int, int], Windows]] = ("", [], {})
@@ -20,13 +27,15 @@ def _entry(text: str) -> tuple[str, Windows, dict[tuple[int, int], Windows]]:
     global _cache
     entry = _cache
     if entry[0] is not text:
-        entry = (text, [m.span() for m in _RUN.finditer(text)], {})
+        image = text.encode("latin-1", "replace").translate(_IMAGE)
+        entry = (text, [m.span() for m in _RUN.finditer(image)], {})
         _cache = entry  # one assignment: a racing thread sees an old or a new entry, never a mix
     return entry
 
 
 def numeric_runs(text: str) -> Windows:
-    """``(start, end)`` of each run of digits and separators (at least 6 characters, digit at both ends)."""
+    """``(start, end)`` of each run of ASCII digits and the separators `` .()/-`` (at least 6 characters,
+    a digit at both ends)."""
     return _entry(text)[1]
 
 

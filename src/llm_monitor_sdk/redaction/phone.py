@@ -42,6 +42,8 @@ _PHONE_WORDS = re.compile(
     r"[^\w\n]{0,4}(?:[A-Za-z]+[ :]{1,2}){0,3}\Z"
 )
 _TRUNK = re.compile(r"\(0\)")
+# "04/27" (a card expiry, a short date) never starts a phone number; "030/1234567" may.
+_SHORT_SLASH = re.compile(r"\(?\d{1,2}/\d", _A)
 
 
 def _shape_international(digits: str, raw: str) -> bool:
@@ -79,6 +81,8 @@ def _shape_national(groups: list[str], raw: str) -> bool:
 def phone_shape_ok(raw: str, text: str, start: int) -> bool:
     """True when ``raw`` (found at ``text[start:]``) has the shape of a phone number; see the module doc."""
     raw = _EXTENSION.sub("", raw)
+    if _SHORT_SLASH.match(raw):
+        return False
     groups = _GROUP.findall(_TRUNK.sub("", raw))
     if not groups:
         return False
@@ -110,7 +114,11 @@ class PhoneDetector:
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
         for m in _CANDIDATE.finditer(text, lo, hi):
             start = m.start()
-            raw = m.group().rstrip(" /-.(")
+            raw = m.group()
+            stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "
+            if stop > 0:
+                raw = raw[:stop]
+            raw = raw.rstrip(" /-.(")
             if raw.endswith(")") and raw.count("(") < raw.count(")"):
                 raw = raw[:-1]
             end = start + len(raw)
@@ -118,7 +126,12 @@ class PhoneDetector:
             if ext is not None:
                 raw, end = raw + ext.group(), ext.end()
             if _GLUED_AFTER.match(text, end):
-                continue  # "5551234567abc", "555-123-4567.5", "555 123 4567$"
+                # "5551234567abc", "555 123 4567$": the last group is glued to something else; what
+                # comes before it may still be a number ("+44 20 7946 0018 1x" or a capped run).
+                cut = max(raw.rfind(" "), raw.rfind("/"), raw.rfind("-"), raw.rfind("."))
+                if cut <= 0:
+                    continue
+                raw = raw[:cut].rstrip(" /-.(")
             date = _DATE.search(raw)
             if date is not None:  # "exp 04/27 2024-07-23": what precedes a date is judged alone
                 raw = raw[: date.start()].rstrip(" /-.(")

@@ -29,10 +29,10 @@ async def test_success_is_unchanged_for_the_user_and_recorded_once(case: Any, fa
                                                                    records: Any) -> None:
     surface, is_async, stream = case
     fake.configure(text=surface.text, request_id=REQUEST_ID)
-    baseline = await surface.drive(fake.anthropic_client(is_async), is_async, stream)
+    baseline = await surface.drive(fake.anthropic_client(is_async, in_process=True), is_async, stream)
     start_monitor()
 
-    seen = await surface.drive(fake.anthropic_client(is_async), is_async, stream)
+    seen = await surface.drive(fake.anthropic_client(is_async, in_process=True), is_async, stream)
 
     assert seen == baseline
     [record] = records()
@@ -64,7 +64,7 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(case: Any
                                                                       records: Any) -> None:
     surface, is_async, stream = case
     start_monitor()
-    client = fake.anthropic_client(is_async)
+    client = fake.anthropic_client(is_async, in_process=True)
     spy = StatusErrorSpy(client)
     fake.fail_next(429, message="slow down")
 
@@ -87,7 +87,7 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(case: Any
 async def test_stream_cut_midway_is_partial_with_what_arrived(surface: str, is_async: bool, fake: Any,
                                                               start_monitor: Any, records: Any) -> None:
     start_monitor()
-    client = fake.anthropic_client(is_async)
+    client = fake.anthropic_client(is_async, in_process=True)
     fake.cut_next(after_chunks=4)
     received: list[str] = []
     with pytest.raises(Exception) as caught:  # the HTTP library's protocol error, whatever its module
@@ -120,7 +120,7 @@ async def test_stream_cut_midway_is_partial_with_what_arrived(surface: str, is_a
 async def test_helper_left_early_is_partial_ok(is_async: bool, fake: Any, start_monitor: Any,
                                                records: Any) -> None:
     start_monitor()
-    client = fake.anthropic_client(is_async)
+    client = fake.anthropic_client(is_async, in_process=True)
     if is_async:
         async with client.messages.stream(**KWARGS) as helper:
             async for first in helper.text_stream:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from genai_support import Canned
 
 import llm_monitor_sdk as lm
 from llm_monitor_sdk.testing import FakeProvider
@@ -46,6 +47,12 @@ def shared_clients(shared_fake: FakeProvider) -> dict[str, Any]:
     """Gemini API and Vertex AI (express mode) clients served in-process by ``shared_fake``."""
     return {"gemini": shared_fake.genai_client(in_process=True),
             "vertex": shared_fake.genai_client(in_process=True, vertexai=True, api_key="fake-key")}
+
+
+@pytest.fixture(scope="session")
+def canned() -> Canned:
+    """A client answering with canned bodies (see :class:`genai_support.Canned`)."""
+    return Canned()
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def spy_errors(monkeypatch: Any) -> list[BaseException]:
     """Record every exception the SDK raises below our patches (for ``is`` checks against the caller's)."""
     seen: list[BaseException] = []
     sync_call, sync_stream = models.Models._generate_content, models.Models._generate_content_stream
-    async_call, async_stream = models.AsyncModels._generate_content, models.AsyncModels._generate_content_stream
+    async_call = models.AsyncModels._generate_content
+    async_stream = models.AsyncModels._generate_content_stream
 
     def call(self: Any, **kwargs: Any) -> Any:
         try:
@@ -101,29 +102,36 @@ def spy_errors(monkeypatch: Any) -> list[BaseException]:
     return seen
 
 
-def canned_client(reply: Callable[[bool], dict[str, Any]], **kwargs: Any) -> Any:
-    """A client whose every reply is ``reply(stream)`` (one JSON body, or one SSE event when streaming).
+class Canned:
+    """A client whose every reply is ``self.reply(stream)``: one JSON body, or one SSE event when streaming.
 
     For response shapes the fake provider does not make (blocked prompts, ``models/`` model versions).
     """
-    from google import genai
 
-    hx = sdk_http_module("google.genai")
+    def __init__(self) -> None:
+        from google import genai
 
-    def handler(request: Any) -> Any:
-        stream = ":streamGenerateContent" in str(request.url)
-        body = reply(stream)
-        headers = {"x-request-id": "req-canned"}
-        if stream:
-            return hx.Response(200, content=f"data: {json.dumps(body)}\r\n\r\n".encode(),
-                               headers={**headers, "content-type": "text/event-stream"})
-        return hx.Response(200, json=body, headers=headers)
+        self.reply: Callable[[bool], dict[str, Any]] = lambda stream: {}
+        hx = sdk_http_module("google.genai")
 
-    transport = hx.MockTransport(handler)
-    options = types.HttpOptions(base_url=IN_PROCESS_URL, client_args={"transport": transport},
-                                async_client_args={"transport": transport})
-    return genai.Client(api_key="fake-key", vertexai=False, http_options=options, **kwargs)
+        def handler(request: Any) -> Any:
+            stream = ":streamGenerateContent" in str(request.url)
+            body = self.reply(stream)
+            headers = {"x-request-id": "req-canned"}
+            if stream:
+                return hx.Response(200, content=f"data: {json.dumps(body)}\r\n\r\n".encode(),
+                                   headers={**headers, "content-type": "text/event-stream"})
+            return hx.Response(200, json=body, headers=headers)
 
+        transport = hx.MockTransport(handler)
+        options = types.HttpOptions(base_url=IN_PROCESS_URL, client_args={"transport": transport},
+                                    async_client_args={"transport": transport})
+        self.client = genai.Client(api_key="fake-key", vertexai=False, http_options=options)
+
+    def serving(self, reply: Callable[[bool], dict[str, Any]]) -> Any:
+        """The client, now answering with ``reply``."""
+        self.reply = reply
+        return self.client
 
 def calls(exporter: Any) -> list[dict[str, Any]]:
     """The exported ``llm_call`` records, after flushing."""

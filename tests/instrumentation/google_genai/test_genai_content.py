@@ -33,7 +33,8 @@ CONTENTS = {
          {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"k": 1}}}]},
          {"role": "user", "parts": [{"function_response": {"name": "f", "response": {"ok": True}}}]}],
         [_user(_text("x")),
-         {"role": "assistant", "parts": [{"type": "tool_call", "id": None, "name": "f", "arguments": {"k": 1}}]},
+         {"role": "assistant",
+          "parts": [{"type": "tool_call", "id": None, "name": "f", "arguments": {"k": 1}}]},
          {"role": "tool", "parts": [{"type": "tool_call_response", "id": None, "name": "f",
                                      "response": {"ok": True}}]}]),
     "parts: bytes and uri": (
@@ -41,7 +42,8 @@ CONTENTS = {
          types.Part.from_uri(file_uri="gs://bucket/cat.jpg", mime_type="image/jpeg")],
         [_user(_text("What is this?"),
                {"type": "blob", "modality": "image", "mime_type": "image/png", "size_bytes": len(IMAGE)},
-               {"type": "uri", "modality": "image", "mime_type": "image/jpeg", "uri": "gs://bucket/cat.jpg"})]),
+               {"type": "uri", "modality": "image", "mime_type": "image/jpeg",
+                "uri": "gs://bucket/cat.jpg"})]),
     "single Part": (types.Part.from_text(text="solo"), [_user(_text("solo"))]),
 }
 
@@ -110,8 +112,8 @@ def test_contents_are_snapshotted_on_the_callers_thread(fake: Any, exporter: Any
 
 
 def test_output_parts_reasoning_and_tool_calls(fake: Any, exporter: Any, client: Any) -> None:
-    fake.configure(text="", thinking="Let me think.", tool_calls=[{"name": "lookup", "arguments": {"q": "x"}}],
-                   reasoning_tokens=6, cached_tokens=4)
+    fake.configure(text="", thinking="Let me think.", reasoning_tokens=6, cached_tokens=4,
+                   tool_calls=[{"name": "lookup", "arguments": {"q": "x"}}])
     config = types.GenerateContentConfig(tools=[types.Tool(function_declarations=[
         types.FunctionDeclaration(name="lookup", description="Look up.")])])
     response = client.models.generate_content(model=MODEL, contents="Hi", config=config)

@@ -1,4 +1,4 @@
-"""``models.embed_content``: one record per call, Gemini API (usage estimated) and Vertex AI (token counts)."""
+"""``models.embed_content``: one record per call; Gemini API (usage estimated), Vertex AI (token counts)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ EMBED_MODEL = "text-embedding-004"
 
 def _embed(client: Any, contents: Any, is_async: bool, config: Any = None) -> Any:
     if is_async:
-        return asyncio.run(client.aio.models.embed_content(model=EMBED_MODEL, contents=contents, config=config))
+        coroutine = client.aio.models.embed_content(model=EMBED_MODEL, contents=contents, config=config)
+        return asyncio.run(coroutine)
     return client.models.embed_content(model=EMBED_MODEL, contents=contents, config=config)
 
 
@@ -37,7 +38,8 @@ def test_embed_record(fake: Any, start_monitor: Any, shared_clients: dict[str, A
     assert record["provider"] == ("gcp.vertex_ai" if backend == "vertex" else "gcp.gemini")
     assert record["operation"] == "embeddings" and record["api"] == "models.embed_content"
     assert record["request_model"] == EMBED_MODEL and record["status"] == "ok"
-    assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": t} for t in texts]}]
+    assert record["input_messages"] == [
+        {"role": "user", "parts": [{"type": "text", "content": text} for text in texts]}]
     assert record["request_params"] == {"output_dimensionality": 4, "task_type": "RETRIEVAL_DOCUMENT",
                                         "embedding_dimensions": 4}
     assert record["request_id"] == "req-embed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from genai_support import MODEL, calls, canned_client, run
+from genai_support import MODEL, calls, run
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -22,7 +22,8 @@ def test_candidate_finish_reasons(fake: Any, exporter: Any, client: Any, reason:
 
 def _blocked(reason: str) -> Any:
     def reply(stream: bool) -> dict[str, Any]:
-        return {"promptFeedback": {"blockReason": reason, "blockReasonMessage": f"Blocked: {reason.lower()}."},
+        feedback = {"blockReason": reason, "blockReasonMessage": f"Blocked: {reason.lower()}."}
+        return {"promptFeedback": feedback,
                 "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7},
                 "modelVersion": "models/gemini-2.5-flash", "responseId": "resp-blocked"}
     return reply
@@ -31,8 +32,9 @@ def _blocked(reason: str) -> Any:
 @pytest.mark.parametrize(("is_async", "stream"), [(False, False), (False, True), (True, False), (True, True)],
                          ids=["sync-plain", "sync-stream", "async-plain", "async-stream"])
 @pytest.mark.parametrize("reason", ["SAFETY", "PROHIBITED_CONTENT"])
-def test_blocked_prompt_is_recorded_as_such(exporter: Any, reason: str, is_async: bool, stream: bool) -> None:
-    result = run(canned_client(_blocked(reason)), "models", is_async, stream)
+def test_blocked_prompt_is_recorded_as_such(exporter: Any, canned: Any, reason: str, is_async: bool,
+                                            stream: bool) -> None:
+    result = run(canned.serving(_blocked(reason)), "models", is_async, stream)
 
     [record] = calls(exporter)
     response = result[-1] if stream else result
@@ -47,7 +49,7 @@ def test_blocked_prompt_is_recorded_as_such(exporter: Any, reason: str, is_async
     assert record["usage"]["source"] == "provider"
 
 
-def test_tool_use_prompt_tokens_count_as_input(exporter: Any) -> None:
+def test_tool_use_prompt_tokens_count_as_input(exporter: Any, canned: Any) -> None:
     def reply(stream: bool) -> dict[str, Any]:
         return {"candidates": [{"content": {"role": "model", "parts": [{"text": "Found it."}]},
                                 "finishReason": "STOP"}],
@@ -55,7 +57,7 @@ def test_tool_use_prompt_tokens_count_as_input(exporter: Any) -> None:
                                   "candidatesTokenCount": 3, "thoughtsTokenCount": 2, "totalTokenCount": 45},
                 "modelVersion": "gemini-2.5-flash"}
 
-    run(canned_client(reply), "models", False, False)
+    run(canned.serving(reply), "models", False, False)
 
     [record] = calls(exporter)
     assert record["usage"] == {"input_tokens": 40, "output_tokens": 5, "total_tokens": 45,

@@ -1,4 +1,4 @@
-"""However a stream ends (exhausted, break, close, ``aclose()``, garbage, cut connection) it makes one record."""
+"""However a stream ends (exhausted, break, close, ``aclose()``, garbage, cut connection): one record."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def _sync_stream(client: Any) -> Any:
     return client.models.generate_content_stream(model=MODEL, contents="Count")
 
 
-def test_break_then_close_is_partial_with_what_was_received(stream_fake: Any, exporter: Any, client: Any) -> None:
+def test_break_then_close_is_partial_with_what_was_received(stream_fake: Any, exporter: Any,
+                                                             client: Any) -> None:
     stream = _sync_stream(client)
     received = [next(stream).text, next(stream).text]
     stream.close()
@@ -36,7 +37,8 @@ def test_break_then_close_is_partial_with_what_was_received(stream_fake: Any, ex
     assert record["ttft_ms"] is not None
 
 
-def test_abandoned_generator_finishes_on_garbage_collection(stream_fake: Any, exporter: Any, client: Any) -> None:
+def test_abandoned_generator_finishes_on_garbage_collection(stream_fake: Any, exporter: Any,
+                                                            client: Any) -> None:
     for chunk in _sync_stream(client):
         assert chunk.text == "abc"
         break

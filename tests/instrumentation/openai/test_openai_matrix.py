@@ -122,10 +122,10 @@ async def test_raw_responses(name: str, stream: bool, mode: str, is_async: bool,
 async def test_stream_usage_is_requested_and_the_usage_chunk_reaches_the_caller(
         call: Callable[..., Any], records: Any, fake: FakeProvider, is_async: bool) -> None:
     s = surface("chat.create", True)
-    kind, _, chunks = await call(s)
+    _, _, chunks = await call(s)
     assert fake.last_request.body["stream_options"] == {"include_usage": True}
     # The extra final chunk is the caller's, unchanged: no choices, the usage.
-    last_class, last = chunks[-1]
+    _, last = chunks[-1]
     assert last["choices"] == [] and last["usage"]["prompt_tokens"] == INPUT_TOKENS
     [record] = records()
     assert record["usage"]["source"] == "provider"

@@ -201,7 +201,8 @@ async def test_streaming_response_closed_unparsed_still_one_record(fake: FakePro
     [record] = records()
     assert record["status"] == "ok" and record["partial"] is True and record["stream"] is True
     assert record["request_id"] == fake.last_request.request_id
-    assert record["output_messages"] is None and record["usage"] is None  # nothing was read
+    assert record["output_messages"] is None  # nothing was read; the prompt was sent, so input is estimated
+    assert record["usage"]["source"] == "estimated" and record["usage"]["output_tokens"] == 0
 
 
 async def test_streaming_response_read_without_parse_is_recorded_from_its_body(fake: FakeProvider,
