@@ -32,7 +32,11 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     try:
         return _convert(value, _depth)
     except Exception as exc:  # a broken __repr__ or model_dump must not cost the record
-        return f"<unserializable {type(value).__name__}: {exc!r}>"
+        try:
+            reason = repr(exc)
+        except Exception:  # an exception whose own repr is broken
+            reason = type(exc).__name__
+        return f"<unserializable {type(value).__name__}: {reason}>"
 
 
 def _convert(value: Any, depth: int) -> Any:

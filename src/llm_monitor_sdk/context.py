@@ -85,6 +85,8 @@ def new_span_id() -> str:
 def _otel_parent() -> tuple[str, str] | None:
     """The application's active OpenTelemetry span as (trace_id, span_id), if there is one."""
     try:
+        if not _otel_get_current():
+            return None  # empty OTel context (the usual case): no span, and no span lookup to pay for
         span_context = _otel_get_current_span().get_span_context()
     except Exception as exc:  # pragma: no cover - a broken OTel setup must not break the call
         report_internal_error("context.otel_parent", exc)
@@ -95,6 +97,7 @@ def _otel_parent() -> tuple[str, str] | None:
 
 
 try:  # opentelemetry-api is a core dependency, but a stripped install must still work
+    from opentelemetry.context import get_current as _otel_get_current
     from opentelemetry.trace import get_current_span as _otel_get_current_span
 except ImportError:  # pragma: no cover
     def _otel_parent() -> tuple[str, str] | None:  # type: ignore[misc]
@@ -103,12 +106,23 @@ except ImportError:  # pragma: no cover
 
 def parent_link(scope: Scope) -> tuple[str, str | None]:
     """(trace_id, parent_span_id) for a new span or call: the ``@observe`` span, else an active OTel span."""
+    trace_id, parent_span_id = parent_of(scope)
+    if trace_id is None:
+        return new_trace_id(), None
+    return trace_id, parent_span_id
+
+
+def parent_of(scope: Scope) -> tuple[str, str] | tuple[None, None]:
+    """The parent's (trace_id, span_id): the ``@observe`` span, else an active OTel span, else (None, None).
+
+    Lets the hot path leave drawing a fresh trace id to the export worker.
+    """
     if scope.span_id is not None and scope.trace_id is not None:
         return scope.trace_id, scope.span_id
     otel = _otel_parent()
     if otel is not None:
         return otel
-    return new_trace_id(), None
+    return None, None
 
 
 class context:
@@ -241,7 +255,11 @@ def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) 
                     try:
                         value, method = (yield item), agen.asend
                     except GeneratorExit:
-                        await agen.aclose()
+                        token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
+                        try:
+                            await agen.aclose()
+                        finally:
+                            _restore(token)
                         raise
                     except BaseException as thrown:
                         value, method = thrown, agen.athrow
@@ -279,7 +297,11 @@ def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) 
                     try:
                         value, method = (yield item), gen.send
                     except GeneratorExit:
-                        gen.close()
+                        token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
+                        try:
+                            gen.close()
+                        finally:
+                            _restore(token)
                         raise
                     except BaseException as thrown:
                         value, method = thrown, gen.throw
@@ -386,7 +408,9 @@ def observe(  # type: ignore[misc]
     }
 
     def decorator(func: F) -> F:
-        span_name = name or getattr(func, "__qualname__", None) or repr(func)
+        # ``Class.method`` or ``function``; closures drop their ``outer.<locals>.`` prefix.
+        qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+        span_name = name or qualname.rpartition("<locals>.")[2]
         try:
             signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
@@ -435,4 +459,5 @@ __all__ = [
     "current_scope",
     "observe",
     "parent_link",
+    "parent_of",
 ]

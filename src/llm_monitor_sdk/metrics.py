@@ -8,7 +8,9 @@ reported percentile is within 1% of the exact one.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -112,12 +114,21 @@ class _Group:
         }
 
 
+def _reset_lock(ref: weakref.ref[Aggregates]) -> None:
+    aggregates = ref()
+    if aggregates is not None:
+        aggregates._lock = threading.Lock()
+
+
 class Aggregates:
     """All calls, and the same per ``provider/model``; span records are only counted."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._all = _Group()
+        # A fork while the export worker holds the lock would leave it held forever in the child.
+        self_ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _reset_lock(self_ref))
         self._by_model: dict[str, _Group] = {}
         self.spans = 0
         self.sampled_out = 0

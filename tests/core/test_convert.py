@@ -106,6 +106,18 @@ def test_broken_model_dump() -> None:
     assert "dump failed" in _roundtrip([BadDump()])[0]
 
 
+def test_exception_with_broken_repr_still_does_not_raise() -> None:
+    class Nasty(Exception):
+        def __repr__(self) -> str:
+            raise RuntimeError("even worse")
+
+    class Raiser:
+        def __repr__(self) -> str:
+            raise Nasty()
+
+    assert _roundtrip({"x": Raiser()}) == {"x": "<unserializable Raiser: Nasty>"}
+
+
 def test_depth_is_capped_including_cycles() -> None:
     deep: list[Any] = []
     cursor = deep

@@ -70,6 +70,20 @@ def test_size_rotation_keeps_backups(tmp_path: Path) -> None:
     assert newest[-1] == 19 and len(oldest + older + newest) >= 7
 
 
+def test_two_writers_on_one_file_rotate_together(tmp_path: Path) -> None:
+    # Pre-fork servers: each worker process has its own exporter on the same path.
+    path = tmp_path / "records.jsonl"
+    writers = [JSONLExporter(path, max_bytes=1000, backups=50) for _ in range(3)]
+    for n in range(150):
+        writers[n % 3].export([_record(n, "p" * 40)])
+    for writer in writers:
+        writer.shutdown()
+    files = sorted(tmp_path.iterdir())
+    assert all(f.stat().st_size <= 1000 for f in files), [(f.name, f.stat().st_size) for f in files]
+    seen = sorted(r["n"] for f in files for r in _lines(f))
+    assert seen == list(range(150))
+
+
 def test_rotation_without_backups_truncates(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
     exporter = JSONLExporter(path, max_bytes=200, backups=0)

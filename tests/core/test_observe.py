@@ -320,3 +320,49 @@ def test_openai_call_parent_is_the_observe_span(fake_provider, memory_exporter) 
     (call,) = memory_exporter.calls
     assert call["parent_span_id"] == span["span_id"]
     assert call["trace_id"] == span["trace_id"]
+
+
+def test_generator_cleanup_runs_inside_the_span(recorder: RecordingExporter) -> None:
+    client = DummyClient()
+    seen: list[str | None] = []
+
+    @lm.observe("tokens", user_id="inner")
+    def tokens():
+        try:
+            yield 1
+            yield 2
+        finally:  # cleanup with an LLM call, run by close(): still part of the span
+            seen.append(current_scope().user_id)
+            client.create(model="gpt-4o-mini", messages=[])
+
+    with lm.context(user_id="caller"):
+        gen = tokens()
+        next(gen)
+        gen.close()
+        assert current_scope().user_id == "caller"
+    assert seen == ["inner"]
+    records = _flushed(recorder)
+    span = _by_name(records)["tokens"]
+    (call,) = [r for r in records if r["kind"] == "llm_call"]
+    assert call["parent_span_id"] == span["span_id"] and call["user_id"] == "inner"
+
+
+async def test_async_generator_cleanup_runs_inside_the_span(recorder: RecordingExporter) -> None:
+    seen: list[str | None] = []
+
+    @lm.observe("atokens", user_id="inner")
+    async def atokens():
+        try:
+            yield 1
+            yield 2
+        finally:
+            seen.append(current_scope().user_id)
+
+    with lm.context(user_id="caller"):
+        agen = atokens()
+        assert await agen.__anext__() == 1
+        await agen.aclose()
+        assert current_scope().user_id == "caller"
+    assert seen == ["inner"]
+    (span,) = _flushed(recorder)
+    assert span["status"] == "ok"

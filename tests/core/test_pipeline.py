@@ -207,3 +207,25 @@ def test_fork_during_a_jsonl_export_does_not_deadlock_the_child(tmp_path: Path) 
     assert lm.flush(10)
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted(r["input"]["n"] for r in records) == [1, 2]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_while_aggregates_are_locked_does_not_deadlock_the_child(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    monitor = lm.instrument(providers=[], exporters="jsonl", jsonl_path=str(path), flush_interval=0.01)
+    lock = monitor.aggregates._lock
+    lock.acquire()  # as if the export worker were inside Aggregates.add() at the moment of the fork
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                unit(7)
+                code = 0 if lm.flush(5) else 3
+            finally:
+                os._exit(code)
+    finally:
+        lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert [json.loads(line)["input"]["n"] for line in path.read_text().splitlines()] == [7]

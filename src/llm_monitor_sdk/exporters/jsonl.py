@@ -101,10 +101,29 @@ class JSONLExporter:
         data = b"".join(line + b"\n" for line in encoded_records(records))
         with self._process_lock():
             fd = self._open()
+            if self.max_bytes:
+                fd = self._follow_other_writers(fd)
             if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
                 self._rotate()
                 fd = self._open()
             self._write_all(fd, data)
+
+    def _follow_other_writers(self, fd: int) -> int:
+        """Other processes (pre-fork workers) may append to and rotate the same file: when ``path`` is no
+        longer our file, reopen it; take the real size, so rotation happens at ``max_bytes`` of the file."""
+        mine = os.fstat(fd)
+        try:
+            on_disk = os.stat(self.path)
+            moved = (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
+        except FileNotFoundError:
+            moved = True
+        if moved:
+            os.close(fd)
+            self._fd = None
+            fd = self._open()
+            mine = os.fstat(fd)
+        self._size = mine.st_size
+        return fd
 
     def _write_all(self, fd: int, data: bytes) -> None:
         start = self._size

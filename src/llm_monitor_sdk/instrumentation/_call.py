@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _runtime
 from .._guard import report_internal_error
-from ..context import Scope, current_scope, new_span_id, parent_link
+from ..context import Scope, current_scope, new_span_id, new_trace_id, parent_of
 from ..errors import BudgetExceededError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Adapter:
             snapshot = {}
             for key in self.snapshot_keys:
                 value = kwargs.get(key)
-                snapshot[key] = list(value) if isinstance(value, list | tuple) else value
+                snapshot[key] = list(value) if isinstance(value, (list, tuple)) else value
         return Request(kwargs, model=kwargs.get("model"), stream=bool(kwargs.get("stream")),
                        snapshot=snapshot, instance=instance, args=args)
 
@@ -108,14 +108,17 @@ class Adapter:
         response wrapper: a fully read one is recorded from its JSON body on the worker; a streamed
         one is proxied so that what ``parse()`` returns is watched.
         """
-        from ._stream import wrap_raw_response, wrap_stream
-
+        # The imports sit on the branches that need them: a plain response pays for none.
         if is_raw_response(result):
             if call.request.stream or not _body_is_read(result):
+                from ._stream import wrap_raw_response
+
                 return wrap_raw_response(call, result)
             call.finish(response=result)
             return result
         if call.request.stream:
+            from ._stream import wrap_stream
+
             return wrap_stream(call, result, self.is_async_result(result))
         call.finish(response=result)
         return result
@@ -168,8 +171,23 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def is_raw_response(result: Any) -> bool:
-    """The Stainless SDKs' raw response wrappers (``LegacyAPIResponse``, ``APIResponse``, ...)."""
-    return hasattr(result, "http_response") and callable(getattr(result, "parse", None))
+    """The Stainless SDKs' raw response wrappers (``LegacyAPIResponse``, ``APIResponse``, ...).
+
+    The answer is cached per type: probing a pydantic response for a missing attribute raises and
+    catches an ``AttributeError`` inside pydantic's ``__getattr__`` (several µs on every call).
+    """
+    kind = type(result)
+    known = _RAW_TYPES.get(kind)
+    if known is None:
+        known = hasattr(result, "http_response") and callable(getattr(result, "parse", None))
+        if len(_RAW_TYPES) >= 512:  # classes made per instance (mocks) must not grow it forever
+            _RAW_TYPES.clear()
+        _RAW_TYPES[kind] = known
+    return known
+
+
+# type -> whether its instances are raw response wrappers (see is_raw_response).
+_RAW_TYPES: dict[type, bool] = {}
 
 
 def _body_is_read(raw: Any) -> bool:
@@ -275,8 +293,12 @@ class Call:
         self.api = api
         scope = current_scope()
         self.scope: Scope = scope
-        self.trace_id, self.parent_span_id = parent_link(scope)
-        self.span_id = new_span_id()
+        # Random ids are drawn on the worker (build_record): here only a parent (an @observe span or an
+        # active OTel span, which live in this thread's context) is looked up; without one both are None.
+        self.trace_id: str | None
+        self.parent_span_id: str | None
+        self.trace_id, self.parent_span_id = parent_of(scope)
+        self.span_id: str | None = None
         self.t_first: float | None = None
         self.t_end: float | None = None
         self.response: Any = None
@@ -336,6 +358,10 @@ class Call:
         t_end = self.t_end if self.t_end is not None else self.t0
         latency_ms = (t_end - self.t0) * 1000.0
         error = self.blocked if self.blocked is not None else self.error
+        if self.trace_id is None:
+            self.trace_id = new_trace_id()
+        if self.span_id is None:
+            self.span_id = new_span_id()
         record: dict[str, Any] = {
             "schema_version": 1,
             "kind": "llm_call",

@@ -1,8 +1,10 @@
 """OpenAI: patch targets and adapters (chat completions, Responses, legacy completions, embeddings).
 
 Same targets in openai 1.x, 2.x (httpx) and 3.x (httpx2). ``.stream()`` helpers call ``create``
-internally, so they are patched only to name the record (``chat.completions.stream``) and to finish
-it when their ``with`` block exits; ``.parse()`` posts by itself and is patched like ``create``.
+internally (the async ones eagerly, inside ``.stream()``), so they are patched only to name the record
+(``chat.completions.stream``) and to finish it when their ``with`` block exits; ``.parse()`` posts by
+itself and is patched like ``create``. ``with_raw_response`` keeps the ``create`` it finds on first
+use, so a resource used raw before ``instrument()`` stays unwatched (documented limit).
 Adapters read SDK objects and raw JSON dicts alike (:func:`field`), so raw responses need no
 special code here.
 """

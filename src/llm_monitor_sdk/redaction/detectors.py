@@ -163,10 +163,11 @@ class IPAddressDetector:
     entity = "IP_ADDRESS"
     _octet = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     _v4 = re.compile(rf"(?<![\w.])(?:{_octet}\.){{3}}{_octet}(?![\w]|\.\d)", _A)
-    _v6 = re.compile(
-        r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}::?[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])",
-        _A,
-    )
+    # IPv6 is found from its colons: from each "::" (compressed form) or each ":h:h:h:h:h:h:h" run
+    # (full form), the address is grown over hex digits, colons and dots in both directions. Both
+    # patterns start with ":", so the regex engine skips from colon to colon.
+    _v6_full = re.compile(r":[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){6}", _A)
+    _v6_chars = frozenset("0123456789abcdefABCDEF:.")
     _version_before = re.compile(r"(?i:version|ver\.?|release|build|v)\s?\Z")
 
     def find(self, text: str) -> Iterator[Span]:
@@ -177,11 +178,41 @@ class IPAddressDetector:
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue
                 yield m.span()
-        if "::" in text or text.count(":") >= 7:
-            for m in self._v6.finditer(text):
-                cand = m.group()
-                if ipv6_ok(cand):
-                    yield m.span()
+        seen_end = -1
+        if "::" in text:
+            at = text.find("::")
+            while at >= 0:
+                span = self._v6_around(text, at)
+                if span is not None:
+                    yield span
+                    seen_end = span[1]
+                    at = text.find("::", span[1])
+                else:
+                    at = text.find("::", at + 2)
+        if text.count(":") >= 7:
+            for m in self._v6_full.finditer(text):
+                span = self._v6_around(text, m.start() + 1)
+                if span is not None and span[1] > seen_end and span[1] != seen_end:
+                    if "::" not in text[span[0] : span[1]]:  # compressed ones were yielded above
+                        yield span
+
+    def _v6_around(self, text: str, at: int) -> tuple[int, int] | None:
+        chars = self._v6_chars
+        start, end = at, at
+        while start > 0 and text[start - 1] in chars:
+            start -= 1
+        while end < len(text) and text[end] in chars:
+            end += 1
+        # Sentence punctuation and a trailing colon are not part of the address.
+        while end > at + 2 and text[end - 1] in ".:" and not text[start:end].endswith("::"):
+            end -= 1
+        while start < at and text[start] == ".":
+            start += 1
+        if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
+            end < len(text) and (text[end].isalnum() or text[end] == "_")
+        ):
+            return None  # glued to a word: "std::vector", "0x1f::a"
+        return (start, end) if ipv6_ok(text[start:end]) else None
 
 
 __all__ = ["CreditCardDetector", "EmailDetector", "IBANDetector", "IPAddressDetector", "SSNDetector"]

@@ -18,33 +18,39 @@ from ._base import Span
 
 _KEYISH = "A-Za-z0-9_-"
 
-# name -> (gate, pattern). Each pattern starts with a literal, so the regex engine jumps from one
-# occurrence of it to the next; a rule runs only when its one-character gate occurs in the text
-# (a one-character ``in`` test is a memchr). The whole match is redacted.
+# name -> (literal prefix, pattern). Every match starts with its prefix; the whole match is redacted.
 TOKEN_RULES: dict[str, tuple[str, str]] = {
-    "openai_anthropic": ("-", rf"sk-(?:ant-(?:api|admin|sid)\d{{2}}-|proj-|svcacct-|admin-)?[{_KEYISH}]{{20,}}"),
-    "stripe_secret": ("_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
-    "stripe_restricted": ("_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
-    "stripe_webhook": ("_", r"whsec_[A-Za-z0-9]{24,}"),
-    "google_aws": ("A", rf"A(?:Iza[{_KEYISH}]{{35}}|(?:KIA|SIA|BIA|CCA)[0-9A-Z]{{16}}(?![0-9A-Za-z]))"),
-    "github": ("_", r"gh(?:[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_\w{22,255})"),
-    "gitlab": ("-", rf"glpat-[{_KEYISH}]{{20,}}"),
-    "slack_token": ("-", r"xox[abposr]-[A-Za-z0-9-]{10,}"),
-    "slack_webhook": ("/", r"hooks\.slack\.com/services/[\w/-]{20,}"),
-    "jwt": ("J", rf"eyJ[{_KEYISH}]{{8,}}\.eyJ[{_KEYISH}]{{8,}}\.[{_KEYISH}]{{8,}}"),
+    "openai_anthropic": ("sk-", rf"sk-(?:ant-(?:api|admin|sid)\d{{2}}-|proj-|svcacct-|admin-)?[{_KEYISH}]{{20,}}"),
+    "gitlab": ("glpat-", rf"glpat-[{_KEYISH}]{{20,}}"),
+    "slack_token": ("xox", r"xox[abposr]-[A-Za-z0-9-]{10,}"),
     "pem": (
-        "-",
+        "-----BEGIN",
         r"-----BEGIN[A-Z ]{0,30} PRIVATE KEY(?: BLOCK)?-----"
         r"(?:.{0,12000}?-----END[A-Z ]{0,30} PRIVATE KEY(?: BLOCK)?-----|.*)",  # unterminated: to the end
     ),
+    "stripe_secret": ("sk_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
+    "stripe_restricted": ("rk_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
+    "stripe_webhook": ("whsec_", r"whsec_[A-Za-z0-9]{24,}"),
+    "github": ("gh", r"gh(?:[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_\w{22,255})"),
+    "google_aws": ("A", rf"A(?:Iza[{_KEYISH}]{{35}}|(?:KIA|SIA|BIA|CCA)[0-9A-Z]{{16}}(?![0-9A-Za-z]))"),
+    "jwt": ("eyJ", rf"eyJ[{_KEYISH}]{{8,}}\.eyJ[{_KEYISH}]{{8,}}\.[{_KEYISH}]{{8,}}"),
+    "slack_webhook": ("hooks.slack.com", r"hooks\.slack\.com/services/[\w/-]{20,}"),
 }
 
-_TOKEN_RULES = tuple(
-    (name, gate, re.compile(pattern, re.DOTALL | re.ASCII)) for name, (gate, pattern) in TOKEN_RULES.items()
-)
+_COMPILED = {name: re.compile(pattern, re.DOTALL | re.ASCII) for name, (_, pattern) in TOKEN_RULES.items()}
+# Most prefixes hold "-" or "_" at a fixed offset. Those rules are found by walking the (few)
+# occurrences of that one character, a memchr each, instead of one regex pass per rule; the
+# offsets below are where the anchor character sits inside the prefix.
+_ANCHORED: dict[str, tuple[tuple[str, int, str], ...]] = {
+    "-": (("sk-", 2, "openai_anthropic"), ("glpat-", 5, "gitlab"), ("xox", 4, "slack_token"), ("-----BEGIN", 0, "pem")),
+    "_": (("sk_", 2, "stripe_secret"), ("rk_", 2, "stripe_restricted"), ("whsec_", 5, "stripe_webhook"),
+          ("gh", 3, "github"), ("github_pat_", 6, "github")),
+}  # fmt: skip
+_ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
+# The rest run as regex passes when their gate (a substring every match holds) occurs.
+_GATED = (("A", "google_aws"), ("eyJ", "jwt"), ("hooks.slack.com", "slack_webhook"))
 # Generated keys mix in digits; hyphenated prose after "sk-" ("sk-learn-compatible-...") does not.
 _RANDOM_BODY = frozenset({"openai_anthropic", "slack_token"})
-_GATE_CHARS = tuple({gate for gate, _ in TOKEN_RULES.values()})
 
 #: Label words whose value is a secret (matched against the whole identifier, lower-cased).
 LABEL_WORDS = (
@@ -61,6 +67,19 @@ _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<
 _BEARER = re.compile(r"(?:bearer|basic)\s+([A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"://[^\s:/@]{1,64}:([^\s@/]{1,128})@")
 _PLACEHOLDERS = frozenset({"none", "null", "true", "false", "required", "optional", "string", "redacted"})
+
+
+def _token_ok(text: str, name: str, m: re.Match[str]) -> bool:
+    start = m.start()
+    if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        return False  # glued to a word: "risk-assessment-..." is not an "sk-" key
+    return name not in _RANDOM_BODY or any(ch.isdigit() for ch in m.group())
+
+
+def _accepted(text: str, name: str, matches: Iterator[re.Match[str]]) -> Iterator[Span]:
+    for m in matches:
+        if _token_ok(text, name, m):
+            yield m.span()
 
 
 def _is_placeholder(value: str) -> bool:
@@ -80,17 +99,30 @@ class SecretDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield the span of each credential value."""
-        gates = {gate: gate in text for gate in _GATE_CHARS}
-        for name, gate, pattern in _TOKEN_RULES:
-            if not gates[gate]:
+        for anchor, rules in _ANCHORED.items():
+            count = text.count(anchor)
+            if not count:
                 continue
-            for m in pattern.finditer(text):
-                start = m.start()
-                if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-                    continue  # glued to a word: "risk-assessment-..." is not an "sk-" key
-                if name in _RANDOM_BODY and not any(ch.isdigit() for ch in m.group()):
-                    continue
-                yield m.span()
+            if count > _ANCHOR_LIMIT:
+                for prefix, _, name in rules:
+                    if prefix in text:
+                        yield from _accepted(text, name, _COMPILED[name].finditer(text))
+                continue
+            resume = 0
+            at = text.find(anchor)
+            while at >= 0:
+                for prefix, offset, name in rules:
+                    start = at - offset
+                    if start >= resume and text.startswith(prefix, start):
+                        m = _COMPILED[name].match(text, start)
+                        if m is not None and _token_ok(text, name, m):
+                            resume = m.end()
+                            yield m.span()
+                            break
+                at = text.find(anchor, max(at + 1, resume))
+        for gate, name in _GATED:
+            if gate in text:
+                yield from _accepted(text, name, _COMPILED[name].finditer(text))
         yield from self._labelled(text)
 
     def _labelled(self, text: str) -> Iterator[Span]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ class Answer(pydantic.BaseModel):
 def dump(value: Any) -> Any:
     """A JSON-ready view of an SDK object (pydantic model) or plain value."""
     if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump(mode="json", warnings=False)  # 0.x types parsed_output loosely
     return value
 
 
@@ -68,7 +69,9 @@ async def create(client: Any, is_async: bool, stream: bool, beta: bool = False) 
 
 async def parse(client: Any, is_async: bool, stream: bool, beta: bool = False) -> dict[str, Any]:
     """``messages.parse`` with a pydantic output format."""
-    result = await maybe_await(_resource(client, beta).parse(output_format=Answer, **KWARGS))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 0.x beta prefers output_config; both work
+        result = await maybe_await(_resource(client, beta).parse(output_format=Answer, **KWARGS))
     return {"class": result.__class__.__name__, "body": dump(result), "parsed": dump(result.parsed_output),
             "request_id": result._request_id}
 

@@ -123,8 +123,7 @@ async def test_helper_left_early_is_partial_ok(is_async: bool, fake: Any, start_
     client = fake.anthropic_client(is_async, in_process=True)
     if is_async:
         async with client.messages.stream(**KWARGS) as helper:
-            async for first in helper.text_stream:
-                break
+            first = await anext(helper.text_stream)
     else:
         with client.messages.stream(**KWARGS) as helper:
             first = next(iter(helper.text_stream))
