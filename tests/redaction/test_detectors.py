@@ -43,6 +43,7 @@ POSITIVES = [
     ("IP_ADDRESS", "from 192.168.1.10 port", "192.168.1.10"),
     ("IP_ADDRESS", "v6 2001:db8::ff00:42:8329 blocked", "2001:db8::ff00:42:8329"),
     ("IP_ADDRESS", "loopback ::1 only", "::1"),
+    ("IP_ADDRESS", "std::map and 8317:cba0:1c75:f67e:2905:35d9:68a2:4b7f full", "8317:cba0:1c75:f67e:2905:35d9:68a2:4b7f"),
     ("SECRET", "OPENAI_API_KEY=sk-proj-abcDEF1234567890abcdefXYZ", "sk-proj-abcDEF1234567890abcdefXYZ"),
     ("SECRET", "key sk-ant-api03-" + "a1" * 20 + " end", "sk-ant-api03-" + "a1" * 20),
     ("SECRET", "google AIzaSyA1234567890abcdefghijklmnopqrstuv ok", "AIzaSyA1234567890abcdefghijklmnopqrstuv"),

@@ -178,23 +178,21 @@ class IPAddressDetector:
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue
                 yield m.span()
-        seen_end = -1
         if "::" in text:
             at = text.find("::")
             while at >= 0:
                 span = self._v6_around(text, at)
                 if span is not None:
                     yield span
-                    seen_end = span[1]
                     at = text.find("::", span[1])
                 else:
                     at = text.find("::", at + 2)
         if text.count(":") >= 7:
             for m in self._v6_full.finditer(text):
                 span = self._v6_around(text, m.start() + 1)
-                if span is not None and span[1] > seen_end and span[1] != seen_end:
-                    if "::" not in text[span[0] : span[1]]:  # compressed ones were yielded above
-                        yield span
+                # Compressed addresses were yielded by the "::" walk above.
+                if span is not None and "::" not in text[span[0] : span[1]]:
+                    yield span
 
     def _v6_around(self, text: str, at: int) -> tuple[int, int] | None:
         chars = self._v6_chars
