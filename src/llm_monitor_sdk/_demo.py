@@ -60,7 +60,7 @@ def _openai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
 def _anthropic_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
     client = fake.anthropic_client()
     aclient = fake.anthropic_client(async_=True)
-    kwargs: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 256,
+    kwargs: dict[str, Any] = {"model": "claude-haiku-4-5", "max_tokens": 256,
                               "system": "You are a support assistant.",
                               "messages": [{"role": "user", "content": _QUESTION}]}
 

@@ -95,7 +95,12 @@ class Monitor:
         self.prices = PriceBook(settings.prices_file)
         self.redactor = _build_redactor(settings)
         self.budget = _build_budget(settings)
-        exporters = build_exporters(settings)
+        try:
+            exporters = build_exporters(settings)
+        except BaseException:
+            if self.budget is not None:  # don't leave a store connection behind a rejected configuration
+                self.budget.close()
+            raise
         self.pipeline = Pipeline(exporters, self.process, queue_size=settings.queue_size,
                                  batch_size=settings.batch_size, flush_interval=settings.flush_interval)
         self._preload()

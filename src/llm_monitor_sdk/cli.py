@@ -104,8 +104,13 @@ def _cmd_budget_status(args: argparse.Namespace) -> int:
     if guard is None:
         print("no budget rules", file=sys.stderr)
         return 1
+    from .budget.ledger import LedgerError
+
     try:
         print(render_status(guard.status()))
+    except LedgerError as exc:
+        print(f"cannot read the budget store: {exc}", file=sys.stderr)
+        return 1
     finally:
         guard.close()
     return 0

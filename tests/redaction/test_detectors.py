@@ -51,6 +51,8 @@ POSITIVES = [
     ("SECRET", "gh ghp_" + "a" * 36 + " ok", "ghp_" + "a" * 36),
     ("SECRET", "gl glpat-abcdefghij0123456789 ok", "glpat-abcdefghij0123456789"),
     ("SECRET", "slack xoxb-123456789012-abcdefABCDEF ok", "xoxb-123456789012-abcdefABCDEF"),
+    ("SECRET", "post to https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXX now",
+     "hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXX"),
     ("SECRET", "stripe sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc" + " ok", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
     ("SECRET", "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijk123 ok",
      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijk123"),

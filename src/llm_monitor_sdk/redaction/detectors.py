@@ -178,6 +178,8 @@ class IPAddressDetector:
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue
                 yield m.span()
+        if ":" not in text:
+            return
         if "::" in text:
             at = text.find("::")
             while at >= 0:
@@ -187,12 +189,12 @@ class IPAddressDetector:
                     at = text.find("::", span[1])
                 else:
                     at = text.find("::", at + 2)
-        if text.count(":") >= 7:
-            for m in self._v6_full.finditer(text):
-                span = self._v6_around(text, m.start() + 1)
-                # Compressed addresses were yielded by the "::" walk above.
-                if span is not None and "::" not in text[span[0] : span[1]]:
-                    yield span
+        # The full form; its pattern starts with ":", so this is one quick pass.
+        for m in self._v6_full.finditer(text):
+            span = self._v6_around(text, m.start() + 1)
+            # Compressed addresses were yielded by the "::" walk above.
+            if span is not None and "::" not in text[span[0] : span[1]]:
+                yield span
 
     def _v6_around(self, text: str, at: int) -> tuple[int, int] | None:
         chars = self._v6_chars

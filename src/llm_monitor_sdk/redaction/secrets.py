@@ -47,8 +47,8 @@ _ANCHORED: dict[str, tuple[tuple[str, int, str], ...]] = {
           ("gh", 3, "github"), ("github_pat_", 6, "github")),
 }  # fmt: skip
 _ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
-# The rest run as regex passes when their gate (a substring every match holds) occurs.
-_GATED = (("A", "google_aws"), ("eyJ", "jwt"), ("hooks.slack.com", "slack_webhook"))
+# Google/AWS and JWT rules run as one regex pass each when "A" / "eyJ" occur; Slack webhooks are
+# looked for at each "://" (they are always URLs).
 # Generated keys mix in digits; hyphenated prose after "sk-" ("sk-learn-compatible-...") does not.
 _RANDOM_BODY = frozenset({"openai_anthropic", "slack_token"})
 
@@ -100,17 +100,16 @@ class SecretDetector:
     def find(self, text: str) -> Iterator[Span]:
         """Yield the span of each credential value."""
         for anchor, rules in _ANCHORED.items():
-            count = text.count(anchor)
-            if not count:
-                continue
-            if count > _ANCHOR_LIMIT:
-                for prefix, _, name in rules:
-                    if prefix in text:
-                        yield from _accepted(text, name, _COMPILED[name].finditer(text))
-                continue
-            resume = 0
             at = text.find(anchor)
+            resume = seen = 0
             while at >= 0:
+                seen += 1
+                if seen > _ANCHOR_LIMIT:
+                    # A markdown table or snake_case code: one regex pass per rule from here on.
+                    for prefix, _, name in rules:
+                        if prefix in text:
+                            yield from _accepted(text, name, _COMPILED[name].finditer(text, max(resume, at - 16)))
+                    break
                 for prefix, offset, name in rules:
                     start = at - offset
                     if start >= resume and text.startswith(prefix, start):
@@ -120,9 +119,10 @@ class SecretDetector:
                             yield m.span()
                             break
                 at = text.find(anchor, max(at + 1, resume))
-        for gate, name in _GATED:
-            if gate in text:
-                yield from _accepted(text, name, _COMPILED[name].finditer(text))
+        if "A" in text:
+            yield from _accepted(text, "google_aws", _COMPILED["google_aws"].finditer(text))
+        if "J" in text and "eyJ" in text:
+            yield from _accepted(text, "jwt", _COMPILED["jwt"].finditer(text))
         yield from self._labelled(text)
 
     def _labelled(self, text: str) -> Iterator[Span]:
@@ -147,8 +147,13 @@ class SecretDetector:
             m = _URL_PASSWORD.match(text, at)
             if m is not None:
                 yield m.span(1)
+            elif text.startswith("hooks.slack.com/", at + 3):
+                hook = _COMPILED["slack_webhook"].match(text, at + 3)
+                if hook is not None:
+                    yield hook.span()
             at = text.find("://", at + 3)
-        if "earer" not in text and "EARER" not in text and "Basic" not in text:
+        # "BEARER" in capitals is not looked for: the check is a cost on every string.
+        if "earer" not in text and "Basic" not in text:
             return
         low = text.lower()
         for root in ("bearer", "basic"):
