@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as common  # noqa: E402
+import _common as common
 
-import llm_monitor_sdk as lm  # noqa: E402
+import llm_monitor_sdk as lm
 
 
 class Sizes:

@@ -102,8 +102,17 @@ def _optional(text: str, variable: str) -> str | None:
 
 
 def _redact_entities(text: str, variable: str) -> tuple[str, ...] | None:
-    items = parse_list(text, variable)
-    return tuple(item.upper() for item in items) or None
+    # The redaction package owns the entity names (and the ``-NAME`` exclusion form).
+    from .redaction import parse_entities
+
+    entities = parse_entities(text, variable)
+    return tuple(sorted(entities)) if entities is not None else None
+
+
+def _redact_strategy(text: str, variable: str) -> dict[str, str]:
+    from .redaction import parse_strategies
+
+    return parse_strategies(text, variable)
 
 
 def _store(text: str, variable: str) -> str:
@@ -145,10 +154,11 @@ VARIABLES: tuple[Variable, ...] = (
              "`true`/`false`: record prompt and response text.", parse_bool),
     Variable("LLM_MONITOR_REDACT", "redact", "true", "`true`/`false`: PII and secret redaction.", parse_bool),
     Variable("LLM_MONITOR_REDACT_ENTITIES", "redact_entities", "",
-             "Comma list of entity types to redact (empty: all built-in types).", _redact_entities),
+             "Comma list of entity types to redact, or `-NAME,...` to exclude some (empty: all built-in types).",
+             _redact_entities),
     Variable("LLM_MONITOR_REDACT_STRATEGY", "redact_strategy", "",
-             "Per-type strategy: `EMAIL_ADDRESS=hash,CREDIT_CARD=partial` (`mask`, `hash`, `partial`, `drop`).",
-             parse_mapping),
+             "Per-type strategy: `EMAIL_ADDRESS=hash,CREDIT_CARD=partial` (`mask`, `hash`, `partial`, `drop`; "
+             "a bare strategy sets the default for every type).", _redact_strategy),
     Variable("LLM_MONITOR_REDACT_KEY", "redact_key", "",
              "Key for the `hash` strategy (HMAC-SHA256); a random per-process key when empty.", _optional),
     Variable("LLM_MONITOR_REDACT_USER_ID", "redact_user_id", "false",

@@ -73,6 +73,7 @@ def test_detects(redactor, entity: str, text: str, value: str) -> None:
 NEGATIVES = [
     "Order #10023456 shipped on 2024-03-15 14:22:07",
     "order number 1234567890 cancelled",
+    "Call me. Order 1234567890 was lost",
     "ts=1710512345 and ORD-2024-558812",
     "upgraded to v2.31.0; Python 3.11.4; version 1.4.2.0; build 10.0.19041.1",
     "request_id=75004aff-f5a8-413f-9b8a-aa464a6ec74a",
@@ -110,3 +111,8 @@ def test_iban_cut_at_country_length(redactor) -> None:
 def test_overlap_prefers_secret_over_email(redactor) -> None:
     text = "redis://user:hunter22@cache.local"
     assert found(redactor, text) == [("SECRET", "hunter22")]
+
+
+def test_phone_word_only_vouches_for_the_next_number(redactor) -> None:
+    text = "Tel.: +55 64 9068-1495 ts=1755104054 ok"
+    assert found(redactor, text) == [("PHONE_NUMBER", "+55 64 9068-1495")]

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -255,7 +255,18 @@ def error_info(exc: BaseException) -> dict[str, Any]:
 
 def iso(ts: float) -> str:
     """Epoch seconds as ISO 8601 UTC with microseconds and a ``Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), without strftime's cost (runs twice per record).
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def record_id() -> str:
+    """A random UUID4 as 32 hex digits: ``uuid.uuid4().hex`` without the ``UUID`` object's cost."""
+    n = int.from_bytes(os.urandom(16), "big")
+    return f"{(n & _UUID_CLEAR) | _UUID4_BITS:032x}"
+
+
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # variant and version bits
+_UUID4_BITS = (0x8000 << 48) | (0x4000 << 64)  # RFC 4122 variant, version 4
 
 
 class Call:
@@ -365,7 +376,7 @@ class Call:
         record: dict[str, Any] = {
             "schema_version": 1,
             "kind": "llm_call",
-            "record_id": uuid.uuid4().hex,
+            "record_id": record_id(),
             "trace_id": self.trace_id,
             "span_id": self.span_id,
             "parent_span_id": self.parent_span_id,

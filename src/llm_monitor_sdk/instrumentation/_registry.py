@@ -10,7 +10,6 @@ off in place and switched back on by the next ``instrument()``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from collections.abc import Callable
@@ -104,15 +103,10 @@ def patch_targets(provider: str, targets: list[Target]) -> None:
     """Patch ``targets`` now for imported modules, and on import for the others."""
     _active_providers[provider] = targets
     for module_name in sorted({t.module for t in targets}):
+        # Never import a provider module the application has not imported: the SDKs load their
+        # resource modules lazily and importing them all would cost instrument() about a second.
+        # The import hook patches each one the moment it is imported, before any client uses it.
         module = sys.modules.get(module_name)
-        if module is None:
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                module = None
-            except Exception as exc:  # a provider that fails to import must not break instrument()
-                report_internal_error(f"{provider}.import", exc)
-                module = None
         if module is not None:
             _patch_module(provider, module_name, module)
         elif module_name not in _pending_hooks:

@@ -189,8 +189,9 @@ class IPAddressDetector:
                     at = text.find("::", span[1])
                 else:
                     at = text.find("::", at + 2)
-        # The full form; its pattern starts with ":", so this is one quick pass.
-        for m in self._v6_full.finditer(text):
+        if text.count(":") < 7:
+            return
+        for m in self._v6_full.finditer(text):  # the full form, eight groups
             span = self._v6_around(text, m.start() + 1)
             # Compressed addresses were yielded by the "::" walk above.
             if span is not None and "::" not in text[span[0] : span[1]]:

@@ -37,10 +37,30 @@ _GLUED_AFTER = re.compile(r"[\w@$€£%]|[.,]\d", _A)
 _GROUP = re.compile(r"\d+", _A)
 _EXTENSION = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}\Z")
 _DATE = re.compile(r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?!\d)", _A)
-_PHONE_WORDS = re.compile(
-    r"\b(?i:phone|tel|telephone|mobile|cell|call|text|sms|whatsapp|fax|contact|reach|dial|ring)"
-    r"[^\w\n]{0,4}(?:[A-Za-z]+[ :]{1,2}){0,3}\Z"
-)
+_PHONE_WORDS = frozenset(
+    {"phone", "tel", "telephone", "mobile", "cell", "call", "text", "sms", "whatsapp", "fax", "contact", "reach",
+     "dial", "ring"}
+)  # fmt: skip
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _phone_word_before(text: str, start: int) -> bool:
+    """True when one of the last four words before ``start``, in the same clause and with no other
+    number in between, is a phone word.
+
+    "call me at 5551234567" and "Tel.: 5551234567" qualify; "order 1234567890", "Call me. Order
+    1234567890" and "Tel.: +1 555 0100 ts=1755104054" (for the timestamp) do not.
+    """
+    before = text[max(0, start - 30) : start]
+    cut = max(before.rfind(". "), before.rfind("; "), before.rfind("!"), before.rfind("?"), before.rfind("\n"))
+    if cut >= 0 and before[cut] == "." and before[max(0, cut - 3) : cut].lower().endswith("tel"):
+        cut = -1  # "Tel. 555..." abbreviates; it does not end a sentence
+    clause = before[cut + 1 :]
+    for word in list(_WORD.finditer(clause))[-4:][::-1]:
+        if word.group().lower() in _PHONE_WORDS:
+            # "Tel.: +55 64 9068-1495 ts=1755104054": the word belongs to the number in between.
+            return not any(ch.isdigit() for ch in clause[word.end() :])
+    return False
 _TRUNK = re.compile(r"\(0\)")
 # "04/27" (a card expiry, a short date) never starts a phone number; "030/1234567" may.
 _SHORT_SLASH = re.compile(r"\(?\d{1,2}/\d", _A)
@@ -80,10 +100,11 @@ def _shape_national(groups: list[str], raw: str) -> bool:
 
 def phone_shape_ok(raw: str, text: str, start: int) -> bool:
     """True when ``raw`` (found at ``text[start:]``) has the shape of a phone number; see the module doc."""
-    raw = _EXTENSION.sub("", raw)
-    if _SHORT_SLASH.match(raw):
+    if "x" in raw or "e" in raw:
+        raw = _EXTENSION.sub("", raw)
+    if "/" in raw[:3] and _SHORT_SLASH.match(raw):
         return False
-    groups = _GROUP.findall(_TRUNK.sub("", raw))
+    groups = _GROUP.findall(_TRUNK.sub("", raw) if "(0)" in raw else raw)
     if not groups:
         return False
     digits = "".join(groups)
@@ -97,7 +118,7 @@ def phone_shape_ok(raw: str, text: str, start: int) -> bool:
             return False
         if digits[0] == "0" and digits[1] != "0" and len(digits) in (10, 11):
             return True
-        return _PHONE_WORDS.search(text, max(0, start - 30), start) is not None
+        return _phone_word_before(text, start)
     return _shape_national(groups, raw)
 
 

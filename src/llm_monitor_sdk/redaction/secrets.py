@@ -49,6 +49,7 @@ _ANCHORED: dict[str, tuple[tuple[str, int, str], ...]] = {
 _ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
 # Google/AWS and JWT rules run as one regex pass each when "A" / "eyJ" occur; Slack webhooks are
 # looked for at each "://" (they are always URLs).
+_GOOGLE_AWS = _COMPILED["google_aws"]
 # Generated keys mix in digits; hyphenated prose after "sk-" ("sk-learn-compatible-...") does not.
 _RANDOM_BODY = frozenset({"openai_anthropic", "slack_token"})
 
@@ -62,6 +63,7 @@ _LABEL_WORD = re.compile(
     r"(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|(?:secret|api|access|private)[_-]?key"
     r"|(?:access|auth|refresh|api|session)[_-]?token|credentials?)\Z"
 )
+_LABEL_ENDINGS = ("password", "passwd", "pwd", "passphrase", "secret", "key", "token", "credential", "credentials")
 _IDENT_ANY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<>]{4,})")
 _BEARER = re.compile(r"(?:bearer|basic)\s+([A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
@@ -120,7 +122,8 @@ class SecretDetector:
                             break
                 at = text.find(anchor, max(at + 1, resume))
         if "A" in text:
-            yield from _accepted(text, "google_aws", _COMPILED["google_aws"].finditer(text))
+            # The pattern starts with the literal "A", so the regex engine skips from "A" to "A" in C.
+            yield from _accepted(text, "google_aws", _GOOGLE_AWS.finditer(text))
         if "J" in text and "eyJ" in text:
             yield from _accepted(text, "jwt", _COMPILED["jwt"].finditer(text))
         yield from self._labelled(text)
@@ -134,6 +137,10 @@ class SecretDetector:
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
+                # Every label word ends in one of these: most separators are rejected on one slice.
+                if not text[max(0, end - 10) : end].lower().endswith(_LABEL_ENDINGS):
+                    at = text.find(sep, at + 1)
+                    continue
                 start = end
                 while start > 0 and text[start - 1] in _IDENT_ANY:
                     start -= 1
