@@ -186,8 +186,10 @@ class Monitor:
 
     def _record_for(self, item: Any) -> dict[str, Any] | None:
         if isinstance(item, Call):
-            record = item.build_record()
-            self._complete_call_record(item, record)
+            record = item.record
+            if record is None:
+                record = item.build_record()
+                self._complete_call_record(item, record)
         else:
             span, t_end = item
             record = self._span_record(span, t_end)
@@ -215,6 +217,15 @@ class Monitor:
                 record["redactions"] = {"REDACTION_FAILED": 1}
         return record
 
+    def settle_now(self, call: Call) -> None:
+        """Build a budgeted call's record and settle its reservation on the finishing thread."""
+        try:
+            record = call.build_record()
+            self._complete_call_record(call, record)
+            call.record = record
+        except Exception as exc:
+            report_internal_error("budget.settle_now", exc)
+
     def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:
         provider = record["provider"]
         model = record.get("response_model") or record.get("request_model")
@@ -226,12 +237,13 @@ class Monitor:
                 record["cost_usd"] = self.prices.cost_usd(provider, model, usage)
             except Exception as exc:
                 report_internal_error("pricing", exc)
-        if call.reservation is not None and self.budget is not None:
+        reservation, call.reservation = call.reservation, None  # settle exactly once
+        if reservation is not None and self.budget is not None:
             try:
                 if record["status"] == "error" and not record.get("output_messages"):
-                    self.budget.release(call.reservation)
+                    self.budget.release(reservation)
                 else:
-                    record["budget_alerts"] = self.budget.settle(call.reservation, record["cost_usd"]) or []
+                    record["budget_alerts"] = self.budget.settle(reservation, record["cost_usd"]) or []
             except Exception as exc:
                 report_internal_error("budget.settle", exc)
 

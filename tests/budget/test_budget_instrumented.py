@@ -191,3 +191,30 @@ def test_four_processes_never_overspend(fake_provider: FakeProvider, shared_stor
     finally:
         guard.close()
     assert row["spent_usd"] == pytest.approx(allowed * cost) and row["spent_usd"] <= LIMIT
+
+
+def test_sequential_calls_see_the_real_spend_not_the_worst_case(fake_provider: FakeProvider,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call settles when it finishes: the next call is checked against what was really spent."""
+    input_tokens, worst = _call_cost()
+    prices = PriceBook().unit_prices("openai", MODEL)
+    assert prices is not None
+    actual = input_tokens * prices.input + 100 * prices.output
+    limit = worst + 3.5 * actual  # room for the worst case on top of three real calls, not four
+    allowed = math.floor((limit - worst) / actual + 1e-9) + 1
+    assert allowed == 4
+    monkeypatch.setenv("LLM_MONITOR_BUDGETS", f"user:daily={limit}")
+    lm.instrument(exporters="none")
+    client = fake_provider.openai_client()
+    outcomes = []
+    with lm.context(user_id="frank"):
+        for _ in range(allowed + 2):
+            try:
+                client.chat.completions.create(
+                    model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS,
+                    extra_headers=fake_headers(input_tokens=input_tokens, output_tokens=100))
+                outcomes.append("ok")
+            except lm.BudgetExceededError as exc:
+                assert exc.spent_usd == pytest.approx(allowed * actual) and exc.reserved_usd == pytest.approx(0)
+                outcomes.append("blocked")
+    assert outcomes == ["ok"] * allowed + ["blocked"] * 2

@@ -282,6 +282,7 @@ class Call:
         "error",
         "monitor",
         "parent_span_id",
+        "record",
         "request",
         "reservation",
         "response",
@@ -319,6 +320,7 @@ class Call:
         self.blocked: BudgetExceededError | None = None
         self.complete = True
         self.reservation: Any = None
+        self.record: dict[str, Any] | None = None
         self._once = [True]  # list.pop() is atomic: the first finish wins, from any thread
 
     # -- finishing (exactly once) -------------------------------------------------------------------
@@ -343,6 +345,10 @@ class Call:
         self.response = response
         self.error = error
         self.complete = complete
+        if self.reservation is not None and not from_gc:
+            # A budgeted call settles now, so the caller's next call already sees the real spend
+            # rather than this call's worst case (a GC-finished stream settles on the worker).
+            self.monitor.settle_now(self)
         self.monitor.submit_call(self, notify=not from_gc)
 
     def mark_first_chunk(self, chunk: Any) -> None:

@@ -21,8 +21,11 @@ _IMAGE = bytes(
 _RUN = re.compile(rb"0[0.]{4,}0")
 
 Windows = list[tuple[int, int]]
-#: ``(text, runs, widened windows by (before, after), (most digits in one run, a run with 3+ dots))``
-_Entry = tuple[str, Windows, dict[tuple[int, int], Windows], tuple[int, bool]]
+#: ``(start, end, digits, dots)`` of a numeric run or of a window of merged runs (the largest
+#: digit and dot counts of one run in it).
+Run = tuple[int, int, int, int]
+#: ``(text, runs, windows by (before, after), (most digits in one run, a run with 3+ dots))``
+_Entry = tuple[str, list[Run], dict[tuple[int, int], list[Run]], tuple[int, bool]]
 _cache: _Entry = ("", [], {}, (0, False))
 
 
@@ -31,13 +34,14 @@ def _entry(text: str) -> _Entry:
     entry = _cache
     if entry[0] is not text:
         image = text.encode("latin-1", "replace").translate(_IMAGE)
-        runs = [m.span() for m in _RUN.finditer(image)]
+        runs: list[Run] = []
         profile = (0, False)
-        if runs:
+        spans = [m.span() for m in _RUN.finditer(image)]
+        if spans:
             # A match of any digit type lies inside one run (the detectors' digit and separator
-            # characters are exactly the run's), so these two figures tell which types can match.
-            profile = (max(image.count(b"0", lo, hi) for lo, hi in runs),
-                       any(text.count(".", lo, hi) >= 3 for lo, hi in runs))  # fmt: skip
+            # characters are exactly the run's), so these counts tell which types can match where.
+            runs = [(lo, hi, image.count(b"0", lo, hi), text.count(".", lo, hi)) for lo, hi in spans]
+            profile = (max(r[2] for r in runs), any(r[3] >= 3 for r in runs))
         entry = (text, runs, {}, profile)
         _cache = entry  # one assignment: a racing thread sees an old or a new entry, never a mix
     return entry
@@ -55,11 +59,12 @@ def run_profile(text: str) -> tuple[int, bool]:
 def numeric_runs(text: str) -> Windows:
     """``(start, end)`` of each run of ASCII digits and the separators `` .()/-`` (at least 6 characters,
     a digit at both ends)."""
-    return _entry(text)[1]
+    return [(lo, hi) for lo, hi, _, _ in _entry(text)[1]]
 
 
-def run_windows(text: str, before: int, after: int) -> Windows:
-    """The numeric runs widened by ``before``/``after`` characters and merged where they overlap."""
+def run_windows(text: str, before: int, after: int) -> list[Run]:
+    """The numeric runs widened by ``before``/``after`` characters and merged where they overlap, as
+    ``(start, end, digits, dots)``: a detector skips the windows whose runs are too small for it."""
     _, runs, widened, _ = _entry(text)
     if not runs:
         return runs
@@ -69,14 +74,15 @@ def run_windows(text: str, before: int, after: int) -> Windows:
     return windows
 
 
-def _widen(runs: Windows, size: int, before: int, after: int) -> Windows:
-    windows: Windows = []
-    for start, end in runs:
+def _widen(runs: list[Run], size: int, before: int, after: int) -> list[Run]:
+    windows: list[Run] = []
+    for start, end, digits, dots in runs:
         lo, hi = max(0, start - before), min(size, end + after)
         if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], hi)
+            plo, _, pdigits, pdots = windows[-1]
+            windows[-1] = (plo, hi, max(digits, pdigits), max(dots, pdots))
         else:
-            windows.append((lo, hi))
+            windows.append((lo, hi, digits, dots))
     return windows
 
 

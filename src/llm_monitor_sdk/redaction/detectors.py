@@ -57,8 +57,8 @@ class CreditCardDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid card number; a trailing group (CVV, expiry) is trimmed when it breaks the check."""
-        for lo, hi in run_windows(text, 1, 2):
-            if hi - lo >= 13:
+        for lo, hi, digits, _ in run_windows(text, 1, 2):
+            if digits >= 13:
                 yield from self._find(text, lo, hi)
 
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
@@ -106,8 +106,8 @@ class SSNDetector:
         windows = run_windows(text, 1, 2)
         if not windows:
             return  # both forms hold a run of 9+ digits and separators
-        for lo, hi in windows:
-            if hi - lo >= 11:
+        for lo, hi, digits, _ in windows:
+            if digits >= 9:
                 for m in self._pattern.finditer(text, lo, hi):
                     if ssn_ok(m.group(1), m.group(3), m.group(4)):
                         yield m.span()
@@ -128,7 +128,7 @@ class IBANDetector:
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid IBAN; extra groups glued to the end are cut at the country's length."""
         # Every IBAN holds a run of 6+ digits; its country code sits at most ~20 characters before.
-        for lo, hi in run_windows(text, 24, 40):
+        for lo, hi, _, _ in run_windows(text, 24, 40):
             yield from self._find(text, lo, hi)
 
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
@@ -172,7 +172,9 @@ class IPAddressDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid IPv4 and IPv6 address."""
-        for lo, hi in run_windows(text, 1, 2):
+        for lo, hi, _, dots in run_windows(text, 1, 2):
+            if dots < 3:
+                continue
             for m in self._v4.finditer(text, lo, hi):
                 start = m.start()
                 if start and self._version_before.search(text, max(0, start - 9), start):

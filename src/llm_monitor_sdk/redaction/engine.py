@@ -69,10 +69,16 @@ _MESSAGE_FIELDS = ("system_instructions", "input_messages", "output_messages")
 _VALUE_FIELDS = ("input", "output", "metadata", "request_params", "tags")
 _STRUCTURAL_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
 _SCALARS = (int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
-# Every built-in match of under 48 characters holds one of these (keys, digits, "@", "::", "key="),
-# so short labels and tags skip the seven detectors.
-_SHORT_TRIGGER = re.compile(r"[\d@:=_-]|earer|asic")
+# Every built-in match of under 48 characters holds one of these characters (keys, digits, "@", "::",
+# "key=") or "Bearer"/"Basic", so short labels and tags skip the seven detectors. A character class
+# rather than one alternation: the regex engine scans a class about five times faster.
+_SHORT_TRIGGER = re.compile(r"[0-9@:=_-]")
+
+
+def _short_and_plain(text: str) -> bool:
+    return _SHORT_TRIGGER.search(text) is None and "earer" not in text and "asic" not in text
 
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
@@ -189,27 +195,57 @@ class Redactor:
             return _failed_field(name)
 
     def _messages(self, value: Any, state: _Pass) -> Any:
-        if not isinstance(value, list):
+        if type(value) is not list:
             return self._walk(value, state)
         for i, item in enumerate(value):
-            value[i] = self._message_like(item, state) if isinstance(item, dict) else self._walk(item, state)
+            value[i] = self._message_like(item, state) if type(item) is dict else self._walk(item, state)
         return value
 
     def _message_like(self, obj: dict[str, Any], state: _Pass) -> dict[str, Any]:
         # A message ({"role", "parts"}) or a part ({"type", "content" | "arguments" | "response"}).
         for k, v in obj.items():
-            if k in _STRUCTURAL_KEYS and isinstance(v, str):
-                continue
-            if k == "parts" and isinstance(v, list):
+            tv = type(v)
+            if tv is str:
+                if k not in _STRUCTURAL_KEYS:
+                    new = self._text(v, state)
+                    if new is not v:
+                        obj[k] = new
+            elif k == "parts" and tv is list:
                 for i, part in enumerate(v):
-                    v[i] = self._message_like(part, state) if isinstance(part, dict) else self._walk(part, state)
-            else:
+                    v[i] = self._message_like(part, state) if type(part) is dict else self._walk(part, state)
+            elif tv not in _SCALAR_TYPES:
                 new = self._walk(v, state)
                 if new is not v:
                     obj[k] = new
         return obj
 
     def _walk(self, value: Any, state: _Pass) -> Any:
+        # Exact-type checks first: JSON-ready records hold only these, and ``type(x) is`` is the
+        # cheapest test. Subclasses and other objects take the general path below.
+        tv = type(value)
+        if tv is str:
+            return self._text(value, state)
+        if tv is dict:
+            for k, v in value.items():
+                if type(v) in _SCALAR_TYPES:
+                    continue
+                new = self._walk(v, state)
+                if new is not v:
+                    value[k] = new  # same key: allowed while iterating
+            return value
+        if tv is list:
+            for i, v in enumerate(value):
+                if type(v) in _SCALAR_TYPES:
+                    continue
+                new = self._walk(v, state)
+                if new is not v:
+                    value[i] = new
+            return value
+        if tv in _SCALAR_TYPES:
+            return value
+        return self._walk_other(value, state)
+
+    def _walk_other(self, value: Any, state: _Pass) -> Any:
         if isinstance(value, str):
             return self._text(value, state)
         if isinstance(value, _SCALARS):
@@ -218,7 +254,7 @@ class Redactor:
             for k, v in value.items():
                 new = self._walk(v, state)
                 if new is not v:
-                    value[k] = new  # same key: allowed while iterating
+                    value[k] = new
             return value
         if isinstance(value, list):
             for i, v in enumerate(value):
@@ -237,7 +273,7 @@ class Redactor:
 
     def _text(self, text: str, state: _Pass) -> str:
         size = len(text)
-        if size < 3 or (size < 48 and self._builtin_only and _SHORT_TRIGGER.search(text) is None):
+        if size < 3 or (size < 48 and self._builtin_only and _short_and_plain(text)):
             return text
         spans = self._scan(text)
         if spans is None:

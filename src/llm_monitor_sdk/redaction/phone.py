@@ -129,8 +129,9 @@ class PhoneDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each phone number; a run that fails whole is retried on its leading groups."""
-        for lo, hi in run_windows(text, 2, 14):
-            yield from self._find(text, lo, hi)
+        for lo, hi, digits, _ in run_windows(text, 2, 14):
+            if digits >= 8:  # every accepted shape has 8 or more digits, all in one run
+                yield from self._find(text, lo, hi)
 
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
         for m in _CANDIDATE.finditer(text, lo, hi):
