@@ -171,7 +171,7 @@ def _process_worker(url: str, store: str, input_tokens: int, queue: Any) -> None
 def test_four_processes_never_overspend(fake_provider: FakeProvider, shared_store: str) -> None:
     input_tokens, cost = _call_cost()
     allowed = math.floor(LIMIT / cost + 1e-9)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # the children re-instrument from scratch
     queue = context.Queue()
     processes = [context.Process(target=_process_worker, args=(fake_provider.url, shared_store, input_tokens, queue))
                  for _ in range(4)]

@@ -77,9 +77,6 @@ _SCALAR_TYPES = frozenset(_SCALARS)
 _SHORT_TRIGGER = re.compile(r"[0-9@:=_-]")
 
 
-def _short_and_plain(text: str) -> bool:
-    return _SHORT_TRIGGER.search(text) is None and "earer" not in text and "asic" not in text
-
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
 
@@ -273,8 +270,11 @@ class Redactor:
 
     def _text(self, text: str, state: _Pass) -> str:
         size = len(text)
-        if size < 3 or (size < 48 and self._builtin_only and _short_and_plain(text)):
+        if size < 3:
             return text
+        if size < 48 and self._builtin_only and _SHORT_TRIGGER.search(text) is None:
+            if "earer" not in text and "asic" not in text:
+                return text
         spans = self._scan(text)
         if spans is None:
             state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
