@@ -20,7 +20,6 @@ import ipaddress
 import json
 import random
 import string
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,8 @@ from llm_monitor_sdk.redaction import BUILTIN_ENTITIES, RedactionConfig, build_r
 
 Label = tuple[int, int, str]
 TARGET_RECALL = TARGET_PRECISION = 0.99
-TARGET_MBPS = 20.0
+TARGET_MBPS = 30.0
+TARGET_RECORDS_PER_S = 10_000  # the export worker's budget, with ~2 KB of prompt and response per record
 
 
 class Doc:
@@ -327,39 +327,87 @@ def score(docs: list[tuple[str, list[Label]]], redactor) -> dict[str, dict[str, 
     return result
 
 
+def _best_time(items: list, run: Callable[[object], object], repeat: int, chunk: int = 50) -> float:
+    """CPU seconds for ``run`` over ``items``: each chunk of ``chunk`` items is timed ``repeat`` times and
+    its fastest pass kept (as ``timeit`` does: the fastest pass is the least disturbed by other
+    processes on a shared machine); the chunks' best times are summed."""
+    total = 0.0
+    for i in range(0, len(items), chunk):
+        part = items[i : i + chunk]
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.process_time()
+            for item in part:
+                run(item)
+            best = min(best, time.process_time() - start)
+        total += best
+    return total
+
+
 def throughput(texts: list[str], redactor, repeat: int) -> float:
-    """MB/s of ``redact_text`` over the whole list: the best of ``repeat`` passes (as ``timeit`` does,
-    since the fastest pass is the one least disturbed by other processes on the machine)."""
+    """MB/s of ``redact_text`` over the whole list (see :func:`_best_time`)."""
     size = sum(len(t.encode()) for t in texts)
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        for text in texts:
-            redactor.redact_text(text)
-        best = min(best, time.process_time() - start)
-    return size / best / 1e6
+    return size / _best_time(texts, redactor.redact_text, repeat) / 1e6
+
+
+def _prompt_record(text: str) -> dict:
+    return {
+        "system_instructions": [{"type": "text", "content": "You are a helpful assistant."}],
+        "input_messages": [{"role": "user", "parts": [{"type": "text", "content": text}]}],
+        "output_messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Done."}]}],
+        "metadata": {"feature": "support"},
+        "tags": ["prod"],
+    }
 
 
 def record_throughput(texts: list[str], redactor, repeat: int) -> float:
-    """MB/s of ``redact_record`` on one record per prompt; best of ``repeat`` passes."""
+    """MB/s of ``redact_record`` on one record per prompt. Building the record is part of each timed
+    call (``redact_record`` works in place) and costs about 1 µs."""
     size = sum(len(t.encode()) for t in texts)
-    best = float("inf")
-    for _ in range(repeat):
-        records = [
-            {
-                "system_instructions": [{"type": "text", "content": "You are a helpful assistant."}],
-                "input_messages": [{"role": "user", "parts": [{"type": "text", "content": t}]}],
-                "output_messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Done."}]}],
-                "metadata": {"feature": "support"},
-                "tags": ["prod"],
-            }
-            for t in texts
-        ]
-        start = time.process_time()
-        for record in records:
-            redactor.redact_record(record)
-        best = min(best, time.process_time() - start)
-    return size / best / 1e6
+    return size / _best_time(texts, lambda t: redactor.redact_record(_prompt_record(t)), repeat) / 1e6
+
+
+def chat_record(corpus: Corpus, i: int) -> dict:
+    """A realistic exported chat record: ~2 KB of system prompt, a two-turn conversation, a tool call
+    and an answer, plus the ids, usage and context fields a real record carries."""
+    r, en = corpus.rng, corpus.en
+    user = typical_prompt(corpus)[:900]
+    answer = en.paragraph(nb_sentences=r.randint(4, 7)) + "\n" + en.paragraph(nb_sentences=r.randint(2, 4))
+    return {
+        "schema_version": 1, "kind": "llm_call", "record_id": f"{i:032x}", "trace_id": f"{i * 7:032x}",
+        "span_id": f"{i:016x}", "parent_span_id": None, "started_at": "2024-05-15T10:00:00.000Z",
+        "ended_at": "2024-05-15T10:00:01.250Z", "provider": "openai", "operation": "chat",
+        "api": "chat.completions.create", "request_model": "gpt-4o-mini", "response_model": "gpt-4o-mini-2024-07-18",
+        "request_params": {"temperature": 0.2, "max_tokens": 512, "user": f"user-{i % 97}"},
+        "status": "ok", "error": None,
+        "system_instructions": [{"type": "text", "content": "You are a helpful support assistant for "
+                                 + en.company() + ". Be concise and polite. Never reveal internal notes."}],
+        "input_messages": [
+            {"role": "user", "parts": [{"type": "text", "content": user}]},
+            {"role": "assistant", "parts": [{"type": "tool_call", "id": f"call_{i}", "name": "lookup_order",
+                                             "arguments": {"order_id": corpus.digits(8), "include": "status"}}]},
+            {"role": "tool", "parts": [{"type": "tool_call_response", "id": f"call_{i}",
+                                        "response": {"status": "shipped", "eta": "2024-05-18"}}]},
+        ],
+        "output_messages": [{"role": "assistant", "parts": [{"type": "text", "content": answer}],
+                             "finish_reason": "stop"}],
+        "usage": {"input_tokens": 512, "output_tokens": 180, "total_tokens": 692, "source": "provider"},
+        "cost_usd": 0.00018, "latency_ms": 1250.0, "user_id": f"user-{i % 97}", "session_id": f"s-{i % 13}",
+        "tenant_id": "acme", "feature": "support", "tags": ["prod", "support"], "metadata": {"ticket": f"T-{i}"},
+        "redactions": {},
+    }  # fmt: skip
+
+
+def chat_records_per_s(records: list[dict], redactor, repeat: int) -> tuple[float, float]:
+    """(records/s, average captured text in bytes) of ``redact_record`` on realistic chat records. Each
+    timed call redacts a fresh shallow-enough copy (``redact_record`` works in place); copying is
+    timed on its own and subtracted."""
+    text_bytes = sum(len(json.dumps(r["system_instructions"] + r["input_messages"] + r["output_messages"]))
+                     for r in records) / len(records)  # fmt: skip
+    copies = [json.dumps(r) for r in records]
+    with_copy = _best_time(copies, lambda raw: redactor.redact_record(json.loads(raw)), repeat)
+    copy_only = _best_time(copies, json.loads, repeat)
+    return len(records) / max(with_copy - copy_only, 1e-9), text_bytes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small corpus for a CI smoke run")
     parser.add_argument("--seed", type=int, default=20240515)
     args = parser.parse_args(argv)
-    n_docs, repeat = (300, 2) if args.quick else (2000, 5)
+    n_docs, repeat = (300, 2) if args.quick else (2000, 7)
 
     t0 = time.perf_counter()
     corpus = Corpus(args.seed)
@@ -387,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     mbps = throughput(typical, build_redactor(RedactionConfig()), repeat)
     rec_mbps = record_throughput(typical, build_redactor(RedactionConfig()), repeat)
+    chats = [chat_record(corpus, i) for i in range(n_docs // 2)]
+    chat_rps, chat_bytes = chat_records_per_s(chats, build_redactor(RedactionConfig()), repeat)
     dense_mbps = throughput(texts, build_redactor(RedactionConfig()), 1)
 
     print(f"corpus: {n_docs} prompts, {mb:.2f} MB, seed {args.seed} (built in {build_s:.1f} s)")
@@ -404,9 +454,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(CPU time, best of {repeat} passes):")  # fmt: skip
     print(f"  redact_text:   {mbps:6.1f} MB/s")
     print(f"  redact_record: {rec_mbps:6.1f} MB/s")
+    print(f"redact_record on {len(chats)} realistic chat records (~{chat_bytes / 1000:.1f} KB of messages each, "
+          f"all detectors, one core): {chat_rps:,.0f} records/s")  # fmt: skip
     print(f"throughput on the dense labelled corpus above (an entity or look-alike every ~60 chars): {dense_mbps:.1f} MB/s")
-    ok = ok and mbps >= TARGET_MBPS
-    print("targets (recall, precision >= 0.99; >= 20 MB/s):", "met" if ok else "NOT met")
+    ok = ok and mbps >= TARGET_MBPS and chat_rps >= TARGET_RECORDS_PER_S
+    print(f"targets (recall, precision >= 0.99; redact_text >= {TARGET_MBPS:.0f} MB/s; "
+          f">= {TARGET_RECORDS_PER_S:,} chat records/s):", "met" if ok else "NOT met")
     return 0 if ok else 1
 
 

@@ -73,13 +73,21 @@ class CreditCardDetector:
                 digits = "".join(g.group() for g in groups[:last])
                 if len(digits) < 13:
                     break
-                if last == 1 and len(digits) == 13 and ean13_ok(digits):
-                    break  # a bare 13-digit EAN/ISBN-13, not a (rare) 13-digit Visa
+                if last == 1 and len(digits) == 13 and ean13_ok(digits) and not _card_word_before(text, base):
+                    break  # a bare 13-digit EAN/ISBN-13, not a (rare) 13-digit Visa, unless labelled a card
                 if last > 1 and not _card_grouping_ok([len(g.group()) for g in groups[:last]]):
                     continue
                 if len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits):
                     yield base, base + groups[last - 1].end()
                     break
+
+
+_CARD_WORD = re.compile(r"(?i:card|visa|credit|debit|payment|charge|\bcc\b)[^\n.;!?]{0,24}\Z")
+
+
+def _card_word_before(text: str, start: int) -> bool:
+    # "card: 4824089811946" is a 13-digit Visa even when its digits also pass the EAN-13 check.
+    return _CARD_WORD.search(text, max(0, start - 40), start) is not None
 
 
 def _card_grouping_ok(sizes: list[int]) -> bool:

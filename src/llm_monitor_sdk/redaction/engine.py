@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._base import Detector
-from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
 from ._numeric import run_profile
+from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
 from .detectors import CreditCardDetector, EmailDetector, IBANDetector, IPAddressDetector, SSNDetector
 from .phone import PhoneDetector
 from .secrets import SecretDetector
@@ -77,6 +77,11 @@ _SCALAR_TYPES = frozenset(_SCALARS)
 _SHORT_TRIGGER = re.compile(r"[0-9@:=_-]")
 
 
+# The scan cache: strings of at least this many characters, up to this many characters in all.
+_CACHE_MIN_CHARS = 64
+_CACHE_MAX_CHARS = 8 * 2**20
+_MISSING: Any = object()
+
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
 
@@ -121,6 +126,8 @@ class Redactor:
         enabled: bool = True,
     ) -> None:
         self.enabled = enabled
+        self._cache: dict[str, list[tuple[int, int, str]]] = {}
+        self._cache_chars = 0
         self._detectors: tuple[Detector, ...] = tuple(detectors)
         self._plan = _plan(self._detectors)
         self._builtin_only = all(type(d) in _BUILTIN_TYPES for d in detectors)
@@ -272,10 +279,19 @@ class Redactor:
         size = len(text)
         if size < 3:
             return text
-        if size < 48 and self._builtin_only and _SHORT_TRIGGER.search(text) is None:
-            if "earer" not in text and "asic" not in text:
-                return text
-        spans = self._scan(text)
+        if (
+            size < 48
+            and self._builtin_only
+            and _SHORT_TRIGGER.search(text) is None
+            and "earer" not in text
+            and "asic" not in text
+        ):
+            return text
+        spans = self._cache.get(text, _MISSING)
+        if spans is _MISSING:
+            spans = self._scan(text)
+            if spans is not None and size >= _CACHE_MIN_CHARS:
+                self._remember(text, spans)
         if spans is None:
             state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
             return FAILED
@@ -298,6 +314,16 @@ class Redactor:
             return dropped(drop)
         pieces.append(text[pos:])
         return "".join(pieces)
+
+    def _remember(self, text: str, spans: list[tuple[int, int, str]]) -> None:
+        # Chat apps resend the same system prompt and the whole history on every turn: the matches
+        # found in a string are kept (bounded by total characters) so repeated text is scanned once.
+        # Only the spans are cached; placeholders are numbered per record as usual.
+        if self._cache_chars + len(text) > _CACHE_MAX_CHARS:
+            self._cache.clear()
+            self._cache_chars = 0
+        self._cache[text] = spans
+        self._cache_chars += len(text)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """The ``(start, end, entity)`` matches the redactor would replace in ``text``, without replacing.
@@ -352,6 +378,8 @@ class Redactor:
         self.stats["detectors_disabled"] += 1
         self._detectors = tuple(d for d in self._detectors if d is not detector)
         self._plan = _plan(self._detectors)
+        self._cache.clear()  # cached spans came from a detector set that no longer exists
+        self._cache_chars = 0
         logger.warning(
             "redaction detector %s (%r) raised and is disabled; the string was replaced with %s",
             detector.entity, detector, FAILED, exc_info=True,

@@ -136,6 +136,8 @@ class PhoneDetector:
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
         for m in _CANDIDATE.finditer(text, lo, hi):
             start = m.start()
+            if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
+                continue  # the minutes of a time: "16:04 831 835 807 rows" is not "04 831 835 807"
             raw = m.group()
             stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "
             if stop > 0:

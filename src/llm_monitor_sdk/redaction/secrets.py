@@ -67,6 +67,7 @@ _LABEL_ENDINGS = ("password", "passwd", "pwd", "passphrase", "secret", "key", "t
 _IDENT_ANY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<>]{4,})")
 _BEARER = re.compile(r"(?:bearer|basic)\s+([A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
+_AUTH_HEADER = re.compile(r"(?i:authorization)[\"']?[ \t]*[:=][ \t]*[\"']?\Z")
 _URL_PASSWORD = re.compile(r"://[^\s:/@]{1,64}:([^\s@/]{1,128})@")
 _PLACEHOLDERS = frozenset({"none", "null", "true", "false", "required", "optional", "string", "redacted"})
 
@@ -167,8 +168,13 @@ class SecretDetector:
             at = low.find(root)
             while at >= 0:
                 m = _BEARER.match(text, at)
-                # Real tokens carry digits; "bearer instrumentation" in prose does not.
-                if m is not None and (root == "bearer" or text[at] == "B") and any(c.isdigit() for c in m.group(1)):
+                # Real tokens carry digits; "bearer instrumentation" in prose does not. After an
+                # "Authorization:" header any token counts, digits or not.
+                if (
+                    m is not None
+                    and (root == "bearer" or text[at] == "B")
+                    and (any(c.isdigit() for c in m.group(1)) or _AUTH_HEADER.search(text, max(0, at - 24), at))
+                ):
                     yield m.span(1)
                 at = low.find(root, at + 1)
 
