@@ -137,12 +137,14 @@ def use_temp_jsonl() -> str:
 
 
 def count_lines(path: str) -> int:
-    """Lines in a file (0 when it does not exist)."""
-    try:
-        with open(path, "rb") as handle:
-            return sum(1 for _ in handle)
-    except FileNotFoundError:
-        return 0
+    """Lines in a JSONL file plus its rotated backups (``path.1``, ``path.2``, ...); 0 when absent."""
+    folder, name = os.path.split(path)
+    total = 0
+    for entry in os.listdir(folder or "."):
+        if entry == name or (entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()):
+            with open(os.path.join(folder, entry), "rb") as handle:
+                total += sum(1 for _ in handle)
+    return total
 
 
 @dataclass

@@ -39,14 +39,14 @@ class Sizes:
     """Calls per block and rounds (a round = one bare block + one instrumented block)."""
 
     def __init__(self, quick: bool) -> None:
-        self.rounds = 2 if quick else 10
-        self.warmup = 20 if quick else 200
-        self.sync_block = 20 if quick else 300         # (A) 10 x 300 = 3,000 calls per side
-        self.stream_block = 3 if quick else 30         # (B) 10 x 30 = 300 streams per side
-        self.async_block = 50 if quick else 100        # (C) 10 x 100 = 1,000 calls per side
-        self.async_batch = 50
-        self.chunks = 200
-        self.iso_block = 500 if quick else 5_000       # isolation: calls per block
+        self.rounds = 1 if quick else 10
+        self.warmup = 5 if quick else 200
+        self.sync_block = 10 if quick else 300         # (A) 10 x 300 = 3,000 calls per side
+        self.stream_block = 1 if quick else 30         # (B) 10 x 30 = 300 streams per side
+        self.async_block = 10 if quick else 100        # (C) 10 x 100 = 1,000 calls per side
+        self.async_batch = 10 if quick else 50
+        self.chunks = 40 if quick else 200
+        self.iso_block = 100 if quick else 5_000       # isolation: calls per block
 
 
 class Block:
@@ -221,7 +221,7 @@ def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
     lm.instrument()
     try:
         for label, bare_fn, inst_fn, divisor in cases:
-            n = max(50, sizes.iso_block // divisor)
+            n = max(10, sizes.iso_block // divisor)
             _time_calls(inst_fn, min(n, 200))  # warm-up
             bare: list[Block] = []
             inst: list[Block] = []

@@ -186,8 +186,8 @@ def memory(total: int, checkpoints: int) -> list[list[Any]]:
 def main() -> None:
     """Throughput table, then the memory table."""
     args = common.parse_args(__doc__.splitlines()[0])
-    n = 2_000 if args.quick else 20_000
-    total = 2_000 if args.quick else 100_000
+    n = 500 if args.quick else 20_000
+    total = 1_000 if args.quick else 100_000
     jsonl = common.use_temp_jsonl()
     common.print_header("llm-monitor-sdk: export worker throughput and memory")
     receiver, url = start_receiver()
@@ -212,7 +212,7 @@ def main() -> None:
                        rows)
     print(f"Retained memory (tracemalloc, default configuration, {total:,} calls):\n")
     common.print_table(["calls", "traced MB above baseline", "elapsed s"],
-                       memory(total, 4 if args.quick else 10))
+                       memory(total, 2 if args.quick else 10))
     print(f"threads alive at exit: {[t.name for t in threading.enumerate()]}")
 
 

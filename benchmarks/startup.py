@@ -64,7 +64,7 @@ def sample(modules: list[str], env: dict[str, str]) -> dict[str, float]:
 def main() -> None:
     """Run the samples and print the medians."""
     args = common.parse_args(__doc__.splitlines()[0])
-    runs = 2 if args.quick else 15
+    runs = 1 if args.quick else 15
     providers = common.available_providers(args.providers)
     modules = [common.PROVIDER_MODULES[p] for p in providers]
     env = dict(os.environ)
