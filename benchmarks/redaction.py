@@ -23,6 +23,7 @@ import string
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from faker import Faker
 
@@ -327,15 +328,19 @@ def score(docs: list[tuple[str, list[Label]]], redactor) -> dict[str, dict[str, 
     return result
 
 
-def _best_time(items: list, run: Callable[[object], object], repeat: int, chunk: int = 50) -> float:
+def _best_time(items: list, run: Callable[[object], object], repeat: int, chunk: int = 50,
+               redactor: Any = None) -> float:
     """CPU seconds for ``run`` over ``items``: each chunk of ``chunk`` items is timed ``repeat`` times and
     its fastest pass kept (as ``timeit`` does: the fastest pass is the least disturbed by other
-    processes on a shared machine); the chunks' best times are summed."""
+    processes on a shared machine); the chunks' best times are summed. The redactor's cache of
+    repeated strings is cleared before every pass, so each pass is a cold scan."""
     total = 0.0
     for i in range(0, len(items), chunk):
         part = items[i : i + chunk]
         best = float("inf")
         for _ in range(repeat):
+            if redactor is not None:
+                redactor.clear_cache()
             start = time.process_time()
             for item in part:
                 run(item)
@@ -347,7 +352,7 @@ def _best_time(items: list, run: Callable[[object], object], repeat: int, chunk:
 def throughput(texts: list[str], redactor, repeat: int) -> float:
     """MB/s of ``redact_text`` over the whole list (see :func:`_best_time`)."""
     size = sum(len(t.encode()) for t in texts)
-    return size / _best_time(texts, redactor.redact_text, repeat) / 1e6
+    return size / _best_time(texts, redactor.redact_text, repeat, redactor=redactor) / 1e6
 
 
 def _prompt_record(text: str) -> dict:
@@ -364,7 +369,8 @@ def record_throughput(texts: list[str], redactor, repeat: int) -> float:
     """MB/s of ``redact_record`` on one record per prompt. Building the record is part of each timed
     call (``redact_record`` works in place) and costs about 1 µs."""
     size = sum(len(t.encode()) for t in texts)
-    return size / _best_time(texts, lambda t: redactor.redact_record(_prompt_record(t)), repeat) / 1e6
+    return size / _best_time(texts, lambda t: redactor.redact_record(_prompt_record(t)), repeat,
+                             redactor=redactor) / 1e6
 
 
 def chat_record(corpus: Corpus, i: int) -> dict:
@@ -405,7 +411,8 @@ def chat_records_per_s(records: list[dict], redactor, repeat: int) -> tuple[floa
     text_bytes = sum(len(json.dumps(r["system_instructions"] + r["input_messages"] + r["output_messages"]))
                      for r in records) / len(records)  # fmt: skip
     copies = [json.dumps(r) for r in records]
-    with_copy = _best_time(copies, lambda raw: redactor.redact_record(json.loads(raw)), repeat)
+    with_copy = _best_time(copies, lambda raw: redactor.redact_record(json.loads(raw)), repeat,
+                           redactor=redactor)
     copy_only = _best_time(copies, json.loads, repeat)
     return len(records) / max(with_copy - copy_only, 1e-9), text_bytes
 

@@ -9,13 +9,35 @@ cost, latency, errors, context), redacted and exported off the caller's thread.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import exporters
 from ._api import flush, get_monitor, instrument, shutdown, stats, uninstrument
 from ._monitor import Monitor
 from ._version import __version__
 from .context import ContextThreadPoolExecutor, bind_context, context, observe
 from .errors import BudgetExceededError
-from .record import ErrorInfo, Record, Usage
+
+if TYPE_CHECKING:
+    from .record import ErrorInfo, Record, Usage
+
+# The pydantic record models cost ~30 ms to build; they load when first used (``lm.Record``).
+_LAZY = frozenset({"ErrorInfo", "Record", "Usage"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import record
+
+        value = getattr(record, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
+
 
 __all__ = [
     "BudgetExceededError",

@@ -315,6 +315,11 @@ class Redactor:
         pieces.append(text[pos:])
         return "".join(pieces)
 
+    def clear_cache(self) -> None:
+        """Forget the matches remembered for repeated strings (benchmarks measure cold scans with it)."""
+        self._cache.clear()
+        self._cache_chars = 0
+
     def _remember(self, text: str, spans: list[tuple[int, int, str]]) -> None:
         # Chat apps resend the same system prompt and the whole history on every turn: the matches
         # found in a string are kept (bounded by total characters) so repeated text is scanned once.
