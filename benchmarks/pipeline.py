@@ -17,6 +17,7 @@ Run: ``python benchmarks/pipeline.py`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 import gc
+import random
 import subprocess
 import sys
 import textwrap
@@ -52,12 +53,12 @@ _WORDS = _PHRASE.split()
 
 
 def _text(i: int, size: int, with_pii: bool) -> str:
+    # A word sequence of its own for every ``i`` (seeded, so runs are repeatable): no two texts alike.
+    pick = random.Random(i).choice
     words = []
     n = 0
-    k = i
     while n < size:
-        word = _WORDS[k % len(_WORDS)]
-        k = k * 7 + 3
+        word = pick(_WORDS)
         words.append(word)
         n += len(word) + 1
     if with_pii:
@@ -73,18 +74,24 @@ def make_calls(count: int) -> list[Any]:
     from llm_monitor_sdk.instrumentation._call import make_wrapper
     from llm_monitor_sdk.instrumentation.openai import ChatCompletionsAdapter
 
-    responses = [ChatCompletion.model_validate({
-        "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": _text(i, 1000, i % 3 == 0)}}],
-        "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500},
-    }) for i in range(64)]
-    prompts = [[{"role": "system", "content": "You are a concise analyst."},
-                {"role": "user", "content": _text(i + 100, 950, i % 4 == 0)}] for i in range(64)]
+    # Every call gets its own prompt and response text: the redactor's cache of repeated strings
+    # (system prompts, resent history) must not flatter the numbers; this is the cold-scan case.
+    def response(i: int) -> Any:
+        return ChatCompletion.model_validate({
+            "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": _text(i, 1000, i % 3 == 0)}}],
+            "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500},
+        })
+
+    def prompt(i: int) -> list[dict[str, str]]:
+        return [{"role": "system", "content": "You are a concise analyst."},
+                {"role": "user", "content": _text(i + 100_000, 950, i % 4 == 0)}]
+
     state = {"i": 0}
 
     def create(**kwargs: Any) -> Any:
-        return responses[state["i"] % len(responses)]
+        return response(state["i"])
 
     wrapped = wrapt.FunctionWrapper(create, make_wrapper(ChatCompletionsAdapter(), is_async=False))
     monitor = lm.instrument(exporters="none")
@@ -93,7 +100,7 @@ def make_calls(count: int) -> list[Any]:
     try:
         for i in range(count):
             state["i"] = i
-            wrapped(model="gpt-4o-mini", messages=prompts[i % len(prompts)], temperature=0.2)
+            wrapped(model="gpt-4o-mini", messages=prompt(i), temperature=0.2)
     finally:
         lm.uninstrument()
     return captured

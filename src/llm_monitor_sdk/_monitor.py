@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -106,10 +107,17 @@ class Monitor:
         self._preload()
 
     def _preload(self) -> None:
-        # Heavy tables load off the caller's thread; budgets need the tokenizer on the caller's thread.
-        from . import tokens
-
+        # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's
+        # thread). Even importing the token counter (tiktoken, ~30 ms) happens on the daemon thread.
         try:
+            threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
+        except Exception as exc:
+            report_internal_error("monitor.preload", exc)
+
+    def _preload_tables(self) -> None:
+        try:
+            from . import tokens
+
             tokens.preload(background=True)
             if self.prices is not None:
                 self.prices.preload(background=True)

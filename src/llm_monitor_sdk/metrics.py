@@ -15,6 +15,12 @@ from collections import Counter
 from typing import Any
 
 _GROWTH = math.log(1.01)
+_TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def _bucket(value: float) -> int | None:
+    # None for values that count as zero.
+    return math.floor(math.log(value) / _GROWTH) if value > 0 else None
 
 
 class LogHistogram:
@@ -32,14 +38,20 @@ class LogHistogram:
 
     def add(self, value: float) -> None:
         """Observe one value (negative values count as zero)."""
+        self.add_at(value, _bucket(value))
+
+    def add_at(self, value: float, bucket: int | None) -> None:
+        """Observe ``value`` whose bucket (``_bucket(value)``) is already known: one log for two histograms."""
         self.count += 1
         self.total += value
-        self.min = min(self.min, value)
-        self.max = max(self.max, value)
-        if value <= 0:
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        if bucket is None:
             self.zeros += 1
         else:
-            self.buckets[math.floor(math.log(value) / _GROWTH)] += 1
+            self.buckets[bucket] += 1
 
     def percentile(self, q: float) -> float | None:
         """The ``q``-th percentile (0-100), or None when empty."""
@@ -80,21 +92,17 @@ class _Group:
         self.cost = 0.0
         self.cost_calls = 0
 
-    def add(self, record: dict[str, Any]) -> None:
-        self.by_status[record.get("status") or "ok"] += 1
-        latency = record.get("latency_ms")
-        if isinstance(latency, int | float) and record.get("status") != "blocked":
-            self.latency.add(latency)
-        ttft = record.get("ttft_ms")
-        if isinstance(ttft, int | float):
-            self.ttft.add(ttft)
-        usage = record.get("usage") or {}
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            value = usage.get(key)
-            if isinstance(value, int):
-                self.tokens[key] += value
-        cost = record.get("cost_usd")
-        if isinstance(cost, int | float):
+    def add(self, status: str, latency: float | None, latency_bucket: int | None, ttft: float | None,
+            ttft_bucket: int | None, tokens: list[tuple[str, int]], cost: float | None) -> None:
+        # Values are read from the record once (``Aggregates.add``) and folded into two groups.
+        self.by_status[status] += 1
+        if latency is not None:
+            self.latency.add_at(latency, latency_bucket)
+        if ttft is not None:
+            self.ttft.add_at(ttft, ttft_bucket)
+        for key, value in tokens:
+            self.tokens[key] += value
+        if cost is not None:
             self.cost += cost
             self.cost_calls += 1
 
@@ -135,17 +143,32 @@ class Aggregates:
 
     def add(self, record: dict[str, Any]) -> None:
         """Fold one finished record in (called on the export worker)."""
-        with self._lock:
-            if record.get("kind") == "span":
+        if record.get("kind") == "span":
+            with self._lock:
                 self.spans += 1
-                return
-            self._all.add(record)
-            model = record.get("response_model") or record.get("request_model") or "unknown"
-            key = f"{record.get('provider')}/{model}"
+            return
+        status = record.get("status") or "ok"
+        latency = record.get("latency_ms")
+        if not isinstance(latency, int | float) or status == "blocked":
+            latency = None
+        ttft = record.get("ttft_ms")
+        if not isinstance(ttft, int | float):
+            ttft = None
+        usage = record.get("usage") or {}
+        tokens = [(key, value) for key in _TOKEN_KEYS if isinstance(value := usage.get(key), int)]
+        cost = record.get("cost_usd")
+        if not isinstance(cost, int | float):
+            cost = None
+        values = (status, latency, None if latency is None else _bucket(latency), ttft,
+                  None if ttft is None else _bucket(ttft), tokens, cost)
+        model = record.get("response_model") or record.get("request_model") or "unknown"
+        key = f"{record.get('provider')}/{model}"
+        with self._lock:
+            self._all.add(*values)
             group = self._by_model.get(key)
             if group is None:
                 group = self._by_model[key] = _Group()
-            group.add(record)
+            group.add(*values)
 
     def summary(self) -> dict[str, Any]:
         """Everything as plain data."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import math
 import os
 import sys
 import time
@@ -69,7 +70,8 @@ class Request:
 class Adapter:
     """How to read one API surface of one provider. Subclasses override what differs.
 
-    Caller's thread (keep these cheap): :meth:`begin`, :meth:`is_content_chunk`, :meth:`wrap_result`.
+    Caller's thread (keep these cheap): :meth:`begin`, :meth:`is_content_chunk`, :meth:`chunk_sink`,
+    :meth:`wrap_result`.
     Export worker: :meth:`messages`, :meth:`fill_request`, :meth:`fill_response`, :meth:`fill_chunks`,
     :meth:`provider_name`.
     """
@@ -100,6 +102,19 @@ class Adapter:
     def is_content_chunk(self, chunk: Any) -> bool:
         """True when ``chunk`` carries output content (text, tool call, ...): it stops the TTFT clock."""
         return True
+
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], Any] | None:
+        """Optional, once per stream: a function the stream proxy calls with each chunk instead of
+        ``chunks.append`` (None, the default: keep every chunk object as it is).
+
+        A sink keeps a compact, GC-untracked stand-in (a ``str``, a tuple of atomics) for the common
+        chunk shapes and the chunk itself for the rest; :meth:`fill_chunks` must turn both into the
+        same record. Holding every SDK chunk object until the stream ends promotes them to the oldest
+        GC generation and triggers full collections on the caller's thread. The sink runs on the
+        caller's thread for every chunk: a few dict lookups at most. It may replace ``chunks[-1]``
+        (a chunk it kept until the next one showed what was superseded), nothing earlier.
+        """
+        return None
 
     def wrap_result(self, call: Call, result: Any) -> Any:
         """Return what the user gets: a stream proxy for streams, else the result after finishing the call.
@@ -255,8 +270,24 @@ def error_info(exc: BaseException) -> dict[str, Any]:
 
 def iso(ts: float) -> str:
     """Epoch seconds as ISO 8601 UTC with microseconds and a ``Z``."""
-    # Same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), without strftime's cost (runs twice per record).
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    # Same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"). Runs twice per record, so the date and time of
+    # day are formatted once per second and reused; microseconds round half-even as fromtimestamp's do.
+    global _iso_cache
+    if ts < 0:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    frac, whole = math.modf(ts)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        whole += 1.0
+        micros -= 1_000_000
+    second, prefix = _iso_cache  # one tuple: threads never see a second paired with another's text
+    if whole != second:
+        prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _iso_cache = (whole, prefix)
+    return f"{prefix}{micros:06d}Z"
+
+
+_iso_cache: tuple[float, str] = (-1.0, "")
 
 
 def record_id() -> str:

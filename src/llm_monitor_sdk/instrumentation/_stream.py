@@ -7,7 +7,8 @@ returns the wrapped object's result, which would hand the user the unwatched str
 
 The call finishes exactly once, whichever comes first: the stream is exhausted, raises, is closed,
 its ``with`` block exits, or the proxy is garbage collected (``partial=true`` unless exhausted).
-Per chunk the proxy does one list append (plus the TTFT check until the first content chunk);
+Per chunk the proxy does one list append, or hands the chunk to the adapter's chunk sink, which
+keeps a compact stand-in for common chunk shapes (plus the TTFT check until the first content chunk);
 reading the chunks happens on the export worker.
 """
 
@@ -27,8 +28,21 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
     def __init__(self, wrapped: Any, call: Call) -> None:
         super().__init__(wrapped)
         self._self_call = call
-        call.chunks = []
+        chunks: list[Any] = []
+        call.chunks = chunks
         call.stream = wrapped
+        self._self_keep = _chunk_keeper(call.adapter, chunks)
+
+    def _keep_failed(self, chunk: Any, exc: Exception) -> None:
+        # A sink that failed keeps the chunk itself, then steps aside for the rest of the stream.
+        call = self._self_call
+        report_internal_error(f"{call.adapter.provider}.chunk_sink", exc)
+        chunks = call.chunks
+        if chunks is None:  # not reachable: __init__ set the list
+            return
+        self._self_keep = chunks.append
+        if not chunks or chunks[-1] is not chunk:
+            chunks.append(chunk)
 
     def __copy__(self) -> Any:
         # A copy of a stream shares its connection: hand out the unwatched object rather than a
@@ -64,8 +78,11 @@ class SyncStreamProxy(_StreamProxyBase):
             call.finish(error=exc, complete=False)
             raise
         if call.t_first is None:
-            call.mark_first_chunk(chunk)
-        call.chunks.append(chunk)  # type: ignore[union-attr]
+            call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
+        try:
+            self._self_keep(chunk)
+        except Exception as exc:
+            self._keep_failed(chunk, exc)
         return chunk
 
     def __enter__(self) -> SyncStreamProxy:
@@ -107,8 +124,11 @@ class AsyncStreamProxy(_StreamProxyBase):
             call.finish(error=exc, complete=False)
             raise
         if call.t_first is None:
-            call.mark_first_chunk(chunk)
-        call.chunks.append(chunk)  # type: ignore[union-attr]
+            call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
+        try:
+            self._self_keep(chunk)
+        except Exception as exc:
+            self._keep_failed(chunk, exc)
         return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:
@@ -139,6 +159,16 @@ class AsyncStreamProxy(_StreamProxyBase):
             return (await close()) if close is not None else None
         finally:
             self._self_call.finish(complete=False)
+
+
+def _chunk_keeper(adapter: Adapter, chunks: list[Any]) -> Callable[[Any], Any]:
+    """The adapter's chunk sink for this stream, or plain ``chunks.append`` (no extra call per chunk)."""
+    try:
+        sink = adapter.chunk_sink(chunks)
+    except Exception as exc:
+        report_internal_error(f"{adapter.provider}.chunk_sink", exc)
+        sink = None
+    return sink if sink is not None else chunks.append
 
 
 def wrap_stream(call: Call, stream: Any, is_async: bool) -> Any:

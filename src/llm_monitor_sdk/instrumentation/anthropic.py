@@ -12,6 +12,7 @@ OpenTelemetry tracing (1.0+) is left as the user configured it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .._convert import to_jsonable
@@ -34,6 +35,9 @@ _MESSAGES_PARAMS = (
 _SERVER_TOOL_USES = ("server_tool_use", "mcp_tool_use")
 # Stream deltas that carry output content (the TTFT clock stops at the first).
 _CONTENT_DELTAS = ("text_delta", "thinking_delta", "input_json_delta")
+# Content deltas kept compact by the chunk sink: delta type -> (its text field, the block state key).
+_COMPACT_DELTAS = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
+                   "input_json_delta": ("partial_json", "json")}
 
 
 # -- shared readers -------------------------------------------------------------------------------
@@ -209,6 +213,36 @@ class MessagesAdapter(_AnthropicAdapter):
             return field(field(chunk, "content_block"), "type") in ("tool_use", *_SERVER_TOOL_USES)
         return False
 
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+        """Content deltas are kept compact: a text delta of block 0 as its text (a ``str``), other text,
+        thinking and tool-input deltas as ``(index, state key, text)``; every other event whole."""
+        append = chunks.append
+        compact = _COMPACT_DELTAS
+
+        def keep(event: Any) -> None:
+            try:
+                values = event.__dict__
+                if values["type"] == "content_block_delta":
+                    delta = values["delta"].__dict__
+                    kind = delta["type"]
+                    if kind == "text_delta":  # the common case first: no table lookup
+                        text = delta["text"]
+                        if type(text) is str:
+                            index = values["index"]
+                            append((index, "text", text) if index else text)
+                            return
+                    elif kind in compact:
+                        name, key = compact[kind]
+                        text = delta[name]
+                        if type(text) is str:
+                            append((values["index"], key, text))
+                            return
+            except (AttributeError, KeyError, TypeError):
+                pass
+            append(event)
+
+        return keep
+
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         converted = [{"role": field(message, "role") or "user", "parts": _parts(field(message, "content"))}
                      for message in (request.snapshot or {}).get("messages") or ()]
@@ -232,6 +266,14 @@ class MessagesAdapter(_AnthropicAdapter):
         reason = None
         final_usage = False
         for event in chunks:
+            shape = type(event)
+            if shape is str:  # a compact text delta of block 0 (chunk_sink)
+                blocks.setdefault(0, {"type": "text", "text": ""})["text"] += event
+                continue
+            if shape is tuple:  # a compact content delta: (index, state key, text)
+                index, key, text = event
+                blocks.setdefault(index or 0, {"type": "text", "text": ""})[key] += text
+                continue
             kind = field(event, "type")
             if kind == "content_block_delta":
                 _apply_delta(blocks.setdefault(field(event, "index") or 0, {"type": "text", "text": ""}),

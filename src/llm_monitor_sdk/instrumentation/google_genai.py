@@ -15,7 +15,7 @@ with snake_case or camelCase keys) alike.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -333,6 +333,10 @@ class GenerateContentAdapter(_GenAIAdapter):
                     return True
         return False
 
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+        """Text-only chunks of a single candidate are kept as their text (see :func:`_text_sink`)."""
+        return _text_sink(chunks)
+
     def max_output_tokens(self, request: Request) -> int | None:
         value = _get(request.kwargs.get("config"), "max_output_tokens")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -369,7 +373,13 @@ class GenerateContentAdapter(_GenAIAdapter):
         candidates: dict[int, dict[str, Any]] = {}
         usage = None
         block = None
+        texts: list[str] = []  # consecutive compact texts of candidate 0 (chunk_sink), merged at once
         for chunk in chunks:
+            if type(chunk) is str:
+                texts.append(chunk)
+                continue
+            if texts:
+                _merge_texts(candidates, texts)
             record["response_model"] = _model_name(_get(chunk, "model_version")) or record["response_model"]
             record["response_id"] = _get(chunk, "response_id") or record["response_id"]
             record["request_id"] = record["request_id"] or _request_id(chunk)
@@ -382,6 +392,8 @@ class GenerateContentAdapter(_GenAIAdapter):
                 for part in _get(_get(candidate, "content"), "parts") or ():
                     _merge(state["parts"], _part(part))
                 state["reason"] = _enum_name(_get(candidate, "finish_reason")) or state["reason"]
+        if texts:
+            _merge_texts(candidates, texts)
         outputs = [{"role": "assistant", "parts": state["parts"], "finish_reason": state["reason"]}
                    for _, state in sorted(candidates.items())]
         reasons = [output["finish_reason"] for output in outputs if output["finish_reason"]]
@@ -391,6 +403,91 @@ class GenerateContentAdapter(_GenAIAdapter):
         record["finish_reasons"] = reasons
         record["output_messages"] = outputs
         record["usage"] = _usage(usage)
+
+
+def _merge_texts(candidates: dict[int, dict[str, Any]], texts: list[str]) -> None:
+    """Merge a run of compact texts into candidate 0: the same parts as merging them one by one."""
+    state = candidates.setdefault(0, {"parts": [], "reason": None})
+    _merge(state["parts"], {"type": "text", "content": "".join(texts)})
+    texts.clear()
+
+
+_UNSET: Any = object()
+
+
+def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
+    """Per stream (caller's thread): keeps a chunk whose only content is one text part of one
+    candidate as that text (a ``str``), when nothing else in it can change the record.
+
+    That is: no finish reason, no prompt feedback, candidate index 0, the same ``model_version``,
+    ``response_id`` and (until a chunk gave a request id) response headers as the chunk before (the
+    record keeps the last non-empty model and id and the first request id, so a repeat changes
+    nothing). ``usage_metadata`` is a running total, so a text chunk that carries one stays whole
+    until the next chunk brings a newer one; then it becomes its text (``chunks[-1]``). Anything
+    else, or a shape it cannot read, is kept whole; after an unreadable chunk the next one is too.
+    """
+    append = chunks.append
+    last_model: Any = _UNSET
+    last_id: Any = _UNSET
+    last_headers: Any = _UNSET
+    request_id_known = False  # a chunk already gave the record its request id (the first one wins)
+    pending: str | None = None  # the text of chunks[-1], kept whole only for its usage
+
+    def keep(chunk: Any) -> None:
+        nonlocal last_model, last_id, last_headers, request_id_known, pending
+        try:
+            values = chunk.__dict__  # pydantic keeps every field here: one lookup each
+            usage = values["usage_metadata"]
+            model = values["model_version"]
+            ident = values["response_id"]
+            headers = None
+            if not request_id_known:
+                http = values["sdk_http_response"]
+                headers = http.__dict__["headers"] if http is not None else None
+            text = _only_text(values) if (model == last_model and ident == last_id
+                                          and (request_id_known or headers == last_headers)) else None
+        except (AttributeError, KeyError, TypeError, IndexError):
+            last_model = _UNSET
+            pending = None
+            append(chunk)
+            return
+        if pending is not None and usage:
+            chunks[-1] = pending  # its usage is superseded by this chunk's
+        last_model = model
+        last_id = ident
+        last_headers = headers
+        if text is None:
+            pending = None
+            append(chunk)
+            if not request_id_known:
+                request_id_known = _request_id(chunk) is not None
+        elif usage:
+            pending = text
+            append(chunk)
+        else:
+            pending = None
+            append(text)
+
+    return keep
+
+
+def _only_text(values: dict[str, Any]) -> str | None:
+    """The text of a chunk (its ``__dict__``) whose only content is one plain text part, else None."""
+    if values["prompt_feedback"] is not None:
+        return None
+    candidates = values["candidates"]
+    if not candidates or len(candidates) != 1:
+        return None
+    candidate = candidates[0].__dict__
+    content = candidate["content"]
+    if candidate["finish_reason"] is not None or candidate["index"] or content is None:
+        return None
+    parts = content.parts  # one field: a plain attribute read is cheaper than ``__dict__`` plus a lookup
+    if not parts or len(parts) != 1:
+        return None
+    part = parts[0]
+    text = part.text
+    return text if type(text) is str and not part.thought else None
 
 
 def _merge(parts: list[dict[str, Any]], part: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ special code here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .._convert import to_jsonable
@@ -167,6 +168,66 @@ def _ask_for_stream_usage(request: Request, monitor: Any) -> Request:
     return request
 
 
+_UNSET: Any = object()
+
+
+def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Callable[[Any], None]:
+    """Per stream (caller's thread): keeps a single-choice text chunk as its text (a ``str``).
+
+    Only when nothing else in it can change the record: no usage, and the same ``model`` and ``id``
+    as the chunk before (the record keeps the last non-empty ones, so a repeat changes nothing);
+    ``text_of`` checks the choice (index 0, no finish reason, only text). Anything else, or a shape
+    it cannot read, is kept whole; after an unreadable chunk the next one is kept whole too.
+    """
+    append = chunks.append
+    last_model: Any = _UNSET
+    last_id: Any = _UNSET
+
+    def keep(chunk: Any) -> None:
+        nonlocal last_model, last_id
+        try:
+            values = chunk.__dict__  # pydantic keeps every field here: one lookup each, no getattr chain
+            model = values["model"]
+            ident = values["id"]
+            text = None
+            if model == last_model and ident == last_id and not values["usage"]:
+                choices = values["choices"]
+                if len(choices) == 1:
+                    text = text_of(choices[0])
+        except (AttributeError, KeyError, TypeError):
+            last_model = _UNSET
+            append(chunk)
+            return
+        last_model = model
+        last_id = ident
+        append(chunk if text is None else text)
+
+    return keep
+
+
+def _chat_text(choice: Any) -> str | None:
+    values = choice.__dict__
+    if values["finish_reason"] or values["index"]:
+        return None
+    delta = values["delta"].__dict__
+    text = delta["content"]
+    if type(text) is str and not delta["tool_calls"] and not delta["refusal"]:
+        return text
+    return None
+
+
+def _completion_text(choice: Any) -> str | None:
+    values = choice.__dict__
+    text = values["text"]
+    if type(text) is str and not values["finish_reason"] and not values["index"]:
+        return text
+    return None
+
+
+def _new_choice() -> dict[str, Any]:
+    return {"text": [], "refusal": [], "tools": {}, "reason": None}
+
+
 class _OpenAIAdapter(Adapter):
     provider = "openai"
     request_id_header = "x-request-id"
@@ -221,6 +282,10 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                 return True
         return False
 
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+        """Text deltas of choice 0 are kept as their text (see :func:`_choice_sink`)."""
+        return _choice_sink(chunks, _chat_text)
+
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         return _split_system((request.snapshot or {}).get("messages"))
 
@@ -251,12 +316,16 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
         choices: dict[int, dict[str, Any]] = {}
         usage = None
         for chunk in chunks:
+            if type(chunk) is str:  # a compact text delta of choice 0 (chunk_sink)
+                state = choices.get(0) or choices.setdefault(0, _new_choice())
+                if chunk:
+                    state["text"].append(chunk)
+                continue
             record["response_model"] = field(chunk, "model") or record["response_model"]
             record["response_id"] = field(chunk, "id") or record["response_id"]
             usage = field(chunk, "usage") or usage
             for choice in field(chunk, "choices") or ():
-                state = choices.setdefault(field(choice, "index") or 0,
-                                           {"text": [], "refusal": [], "tools": {}, "reason": None})
+                state = choices.setdefault(field(choice, "index") or 0, _new_choice())
                 delta = field(choice, "delta")
                 if field(delta, "content"):
                     state["text"].append(field(delta, "content"))
@@ -352,6 +421,28 @@ class ResponsesAdapter(_OpenAIAdapter):
         kind = field(chunk, "type")
         return isinstance(kind, str) and kind.endswith(".delta")
 
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+        """Output text deltas are kept as their text; other deltas, which :meth:`fill_chunks` never
+        reads (tool-call arguments, reasoning summaries, audio...), as None; other events whole."""
+        append = chunks.append
+
+        def keep(event: Any) -> None:
+            try:
+                values = event.__dict__
+                kind = values["type"]
+                if kind == "response.output_text.delta":
+                    delta = values["delta"]
+                    append(delta if type(delta) is str else event)
+                    return
+                if kind.endswith(".delta"):
+                    append(None)
+                    return
+            except (AttributeError, KeyError, TypeError):
+                pass
+            append(event)
+
+        return keep
+
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         instructions = request.kwargs.get("instructions")
         system = [{"type": "text", "content": instructions}] if isinstance(instructions, str) else None
@@ -371,7 +462,10 @@ class ResponsesAdapter(_OpenAIAdapter):
         final = None
         text: list[str] = []
         for event in chunks:
-            kind = field(event, "type")
+            if type(event) is str:  # a compact output text delta (chunk_sink)
+                text.append(event)
+                continue
+            kind = field(event, "type")  # None for a dropped delta (chunk_sink): nothing to read
             if kind in ("response.completed", "response.incomplete", "response.failed"):
                 final = field(event, "response")
             elif kind in ("response.created", "response.in_progress"):
@@ -404,6 +498,10 @@ class CompletionsAdapter(_OpenAIAdapter):
     def is_content_chunk(self, chunk: Any) -> bool:
         return any(field(choice, "text") for choice in field(chunk, "choices") or ())
 
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+        """Text of choice 0 is kept as a ``str`` (see :func:`_choice_sink`)."""
+        return _choice_sink(chunks, _completion_text)
+
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         prompt = (request.snapshot or {}).get("prompt")
         prompts = [prompt] if isinstance(prompt, str) else [p for p in prompt or () if isinstance(p, str)]
@@ -425,6 +523,9 @@ class CompletionsAdapter(_OpenAIAdapter):
         reasons: dict[int, str] = {}
         usage = None
         for chunk in chunks:
+            if type(chunk) is str:  # compact text of choice 0 (chunk_sink)
+                texts.setdefault(0, []).append(chunk)
+                continue
             record["response_model"] = field(chunk, "model") or record["response_model"]
             record["response_id"] = field(chunk, "id") or record["response_id"]
             usage = field(chunk, "usage") or usage

@@ -1,0 +1,124 @@
+"""Stream chunk compaction (``chunk_sink``): content deltas are kept compact, records stay the same.
+
+Equivalence is checked on real stream events: every prefix of a stream (a cut stream) gives the same
+record fields whether ``fill_chunks`` reads the events or what the sink kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from anthropic.types import RawContentBlockDeltaEvent
+
+import llm_monitor_sdk as lm
+from llm_monitor_sdk.instrumentation._call import Request
+from llm_monitor_sdk.instrumentation.anthropic import MessagesAdapter
+from llm_monitor_sdk.testing import FakeProvider, ToolCall
+
+_FIELDS = ("response_model", "response_id", "request_id", "finish_reasons", "output_messages", "usage")
+_TEXT = "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 4
+_MESSAGES = [{"role": "user", "content": "Say something long."}]
+_ADAPTER = MessagesAdapter()
+
+
+def _fake(**knobs: Any) -> FakeProvider:
+    return FakeProvider(record_requests=False, **{"text": _TEXT, "chunks": 40, **knobs})
+
+
+def _events(**knobs: Any) -> list[Any]:
+    client = _fake(**knobs).anthropic_client(in_process=True)
+    return list(client.messages.create(model="claude-haiku-4-5", max_tokens=512, messages=_MESSAGES,
+                                       stream=True))
+
+
+def _fill(events: list[Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {name: None for name in _FIELDS}
+    record["finish_reasons"] = []
+    _ADAPTER.fill_chunks(record, Request({}, stream=True), events, None)
+    return {name: record[name] for name in _FIELDS}
+
+
+def _kept(events: list[Any]) -> list[Any]:
+    kept: list[Any] = []
+    sink = _ADAPTER.chunk_sink(kept)
+    for event in events:
+        sink(event)
+    return kept
+
+
+def _assert_same_for_every_prefix(events: list[Any]) -> None:
+    for end in range(len(events) + 1):
+        prefix = events[:end]
+        assert _fill(_kept(prefix)) == _fill(prefix), f"prefix of {end} events"
+
+
+def test_text_stream_keeps_strings_and_the_same_record() -> None:
+    events = _events()
+    kept = _kept(events)
+    deltas = [e for e in events if isinstance(e, RawContentBlockDeltaEvent)]
+    assert len(deltas) == 40
+    assert [item for item in kept if type(item) is str] == [e.delta.text for e in deltas]
+    assert len(kept) == len(events)
+    _assert_same_for_every_prefix(events)
+
+
+def test_thinking_and_tool_input_deltas_are_kept_as_tuples() -> None:
+    events = _events(thinking="Let me think about it.", tool_calls=[ToolCall("get_weather", {"city": "Paris"})])
+    kept = _kept(events)
+    keys = {item[1] for item in kept if type(item) is tuple}
+    assert {"thinking", "text", "json"} <= keys  # text follows the thinking block: its index is not 0
+    record = _fill(kept)
+    kinds = [part["type"] for part in record["output_messages"][0]["parts"]]
+    assert kinds == ["reasoning", "text", "tool_call"]
+    assert record["output_messages"][0]["parts"][2]["arguments"] == {"city": "Paris"}
+    _assert_same_for_every_prefix(events)
+
+
+_VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
+             "response_id", "request_id")
+
+
+def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter,
+                         helper: bool) -> tuple[dict[str, Any], list[Any]]:
+    """One instrumented stream (``create(stream=True)`` or the ``.stream()`` helper): record and kept items."""
+    seen: list[list[Any]] = []
+    fill = MessagesAdapter.fill_chunks
+
+    def spy(self: Any, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
+        seen.append(list(chunks))
+        fill(self, record, request, chunks, stream)
+
+    exporter.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(MessagesAdapter, "fill_chunks", spy)
+        lm.instrument(["anthropic"], exporters=[exporter], redact=False, flush_interval=0.05)
+        try:
+            client = _fake().anthropic_client(in_process=True)
+            kwargs = {"model": "claude-haiku-4-5", "max_tokens": 512, "messages": _MESSAGES}
+            if helper:
+                with client.messages.stream(**kwargs) as stream:
+                    received = "".join(stream.text_stream)
+            else:
+                received = "".join(e.delta.text for e in client.messages.create(**kwargs, stream=True)
+                                   if isinstance(e, RawContentBlockDeltaEvent))
+            assert lm.flush(5.0)
+        finally:
+            lm.uninstrument()
+    assert received == _TEXT
+    (record,) = [r for r in exporter.records if r["kind"] == "llm_call"]
+    return {key: value for key, value in record.items() if key not in _VOLATILE}, seen[0]
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["create", "stream-helper"])
+def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
+        helper: bool, monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter) -> None:
+    compact_record, compact_kept = _instrumented_stream(monkeypatch, memory_exporter, helper)
+    monkeypatch.setattr(MessagesAdapter, "chunk_sink", lambda self, chunks: None)
+    full_record, full_kept = _instrumented_stream(monkeypatch, memory_exporter, helper)
+    assert sum(type(item) is str for item in compact_kept) == 40
+    assert not any(type(item) is str for item in full_kept)
+    assert compact_record == full_record
+    assert compact_record["output_messages"] == [
+        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "end_turn"}]
+    assert compact_record["usage"]["source"] == "provider"
