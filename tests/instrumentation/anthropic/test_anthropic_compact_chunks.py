@@ -6,20 +6,24 @@ record fields whether ``fill_chunks`` reads the events or what the sink kept.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 from anthropic.types import RawContentBlockDeltaEvent
 
 import llm_monitor_sdk as lm
+from chunk_compaction import assert_same_for_every_prefix, fill, kept
 from llm_monitor_sdk.instrumentation._call import Request
 from llm_monitor_sdk.instrumentation.anthropic import MessagesAdapter
 from llm_monitor_sdk.testing import FakeProvider, ToolCall
 
-_FIELDS = ("response_model", "response_id", "request_id", "finish_reasons", "output_messages", "usage")
 _TEXT = "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 4
 _MESSAGES = [{"role": "user", "content": "Say something long."}]
 _ADAPTER = MessagesAdapter()
+_fill = partial(fill, _ADAPTER)
+_kept = partial(kept, _ADAPTER)
+_assert_same_for_every_prefix = partial(assert_same_for_every_prefix, _ADAPTER)
 
 
 def _fake(**knobs: Any) -> FakeProvider:
@@ -32,25 +36,10 @@ def _events(**knobs: Any) -> list[Any]:
                                        stream=True))
 
 
-def _fill(events: list[Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {name: None for name in _FIELDS}
-    record["finish_reasons"] = []
-    _ADAPTER.fill_chunks(record, Request({}, stream=True), events, None)
-    return {name: record[name] for name in _FIELDS}
 
 
-def _kept(events: list[Any]) -> list[Any]:
-    kept: list[Any] = []
-    sink = _ADAPTER.chunk_sink(kept)
-    for event in events:
-        sink(event)
-    return kept
 
 
-def _assert_same_for_every_prefix(events: list[Any]) -> None:
-    for end in range(len(events) + 1):
-        prefix = events[:end]
-        assert _fill(_kept(prefix)) == _fill(prefix), f"prefix of {end} events"
 
 
 def test_text_stream_keeps_strings_and_the_same_record() -> None:

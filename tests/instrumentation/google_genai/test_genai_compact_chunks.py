@@ -7,19 +7,23 @@ stream) gives the same record fields whether ``fill_chunks`` reads the chunks or
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from google.genai import types
 
 import llm_monitor_sdk as lm
+from chunk_compaction import assert_same_for_every_prefix, fill, kept
 from llm_monitor_sdk.instrumentation._call import Request
 from llm_monitor_sdk.instrumentation.google_genai import GenerateContentAdapter
 from llm_monitor_sdk.testing import FakeProvider, ToolCall
 
-_FIELDS = ("response_model", "response_id", "request_id", "finish_reasons", "output_messages", "usage")
 _TEXT = "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 4
 _ADAPTER = GenerateContentAdapter("models.generate_content_stream", stream=True)
+_fill = partial(fill, _ADAPTER)
+_kept = partial(kept, _ADAPTER)
+_assert_same_for_every_prefix = partial(assert_same_for_every_prefix, _ADAPTER)
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +41,10 @@ def _stream(fake: FakeProvider, **knobs: Any) -> list[Any]:
     return list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="Say something"))
 
 
-def _fill(chunks: list[Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {name: None for name in _FIELDS}
-    record["finish_reasons"] = []
-    _ADAPTER.fill_chunks(record, Request({}, stream=True), chunks, None)
-    return {name: record[name] for name in _FIELDS}
 
 
-def _kept(chunks: list[Any]) -> list[Any]:
-    kept: list[Any] = []
-    sink = _ADAPTER.chunk_sink(kept)
-    for chunk in chunks:
-        sink(chunk)
-    return kept
 
 
-def _assert_same_for_every_prefix(chunks: list[Any]) -> None:
-    for end in range(len(chunks) + 1):
-        prefix = chunks[:end]
-        assert _fill(_kept(prefix)) == _fill(prefix), f"prefix of {end} chunks"
 
 
 def _chunk(text: Any = "x", *, usage: int | None = 5, model: str = "gemini-2.5-flash", ident: str = "r1",

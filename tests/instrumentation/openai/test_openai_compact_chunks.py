@@ -15,8 +15,11 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseTextDeltaEvent
 
 import llm_monitor_sdk as lm
+from chunk_compaction import assert_same_for_every_prefix as _assert_same_for_every_prefix
+from chunk_compaction import fill as _fill
+from chunk_compaction import kept as _kept
 from llm_monitor_sdk._guard import internal_error_counts
-from llm_monitor_sdk.instrumentation._call import Adapter, Request
+from llm_monitor_sdk.instrumentation._call import Request
 from llm_monitor_sdk.instrumentation.openai import (
     ChatCompletionsAdapter,
     CompletionsAdapter,
@@ -24,31 +27,14 @@ from llm_monitor_sdk.instrumentation.openai import (
 )
 from llm_monitor_sdk.testing import FakeProvider, ToolCall
 
-_FIELDS = ("response_model", "response_id", "request_id", "finish_reasons", "output_messages", "usage")
 _MESSAGES = [{"role": "user", "content": "Say something long."}]
 _TEXT = "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 4
 
 
-def _fill(adapter: Adapter, chunks: list[Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {name: None for name in _FIELDS}
-    record["finish_reasons"] = []
-    adapter.fill_chunks(record, Request({}, stream=True), chunks, None)
-    return {name: record[name] for name in _FIELDS}
 
 
-def _kept(adapter: Adapter, chunks: list[Any]) -> list[Any]:
-    kept: list[Any] = []
-    sink = adapter.chunk_sink(kept)
-    assert sink is not None
-    for chunk in chunks:
-        sink(chunk)
-    return kept
 
 
-def _assert_same_for_every_prefix(adapter: Adapter, chunks: list[Any]) -> None:
-    for end in range(len(chunks) + 1):
-        prefix = chunks[:end]
-        assert _fill(adapter, _kept(adapter, prefix)) == _fill(adapter, prefix), f"prefix of {end} chunks"
 
 
 def _fake(**knobs: Any) -> FakeProvider:
