@@ -132,8 +132,9 @@ def _process_worker(store: str, reserve_usd: float, outcome: str, barrier: Any, 
             ok += 1
         else:
             blocked += 1
+    store_errors = guard.stats["store_errors"]
     guard.close()
-    results.put((ok, blocked, len(alerts)))
+    results.put((ok, blocked, len(alerts), store_errors))
 
 
 def run_processes(store: str, reserve_usd: float, outcome: str) -> tuple[int, int, int]:
@@ -150,6 +151,8 @@ def run_processes(store: str, reserve_usd: float, outcome: str) -> tuple[int, in
     for proc in procs:
         proc.join(timeout=60)
         assert proc.exitcode == 0
+    # Processes opening the store at the same instant must wait for each other, never fail open.
+    assert [r[3] for r in results] == [0] * PROCESSES
     return sum(r[0] for r in results), sum(r[1] for r in results), sum(r[2] for r in results)
 
 

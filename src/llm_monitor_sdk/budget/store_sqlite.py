@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,11 @@ _SCHEMA = (
 )
 
 
+def _is_lock_contention(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
 class SQLiteLedger:
     """Counters and reservations in one SQLite file shared by every process on the host."""
 
@@ -56,22 +62,43 @@ class SQLiteLedger:
         self._conn = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        # Several processes opening a new database at once race on switching it to WAL and creating
+        # the schema; SQLite reports "database is locked" there without waiting for the busy timeout.
+        # That is not an outage (failing open on it would let a process spend unchecked), so retry.
+        deadline = time.monotonic() + self._busy_timeout_s
+        delay = 0.005
+        while True:
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            try:
+                self._prepare(conn)
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if not _is_lock_contention(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+                continue
+            except BaseException:
+                conn.close()
+                raise
+            self._conn, self._pid = conn, os.getpid()
+            return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             for statement in _SCHEMA:
                 conn.execute(statement)
-            conn.execute("COMMIT")
         except BaseException:
-            conn.close()
+            conn.execute("ROLLBACK")
             raise
-        self._conn, self._pid = conn, os.getpid()
-        return conn
+        conn.execute("COMMIT")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
