@@ -32,3 +32,36 @@ def assert_same_for_every_prefix(adapter: Adapter, chunks: list[Any]) -> None:
     for end in range(len(chunks) + 1):
         prefix = chunks[:end]
         assert fill(adapter, kept(adapter, prefix)) == fill(adapter, prefix), f"prefix of {end} chunks"
+
+
+VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
+            "response_id", "request_id")
+
+
+def instrumented_stream(monkeypatch: Any, exporter: Any, adapter_class: type[Adapter], provider: str,
+                        run_stream: Any) -> tuple[str, dict[str, Any], list[Any]]:
+    """Run one instrumented stream (``run_stream()`` returns the text the caller received).
+
+    Returns that text, the record without its per-call fields, and what the stream proxy kept
+    (observed through a spy on ``adapter_class.fill_chunks``).
+    """
+    import llm_monitor_sdk as lm
+
+    seen: list[list[Any]] = []
+    fill_chunks = adapter_class.fill_chunks
+
+    def spy(self: Any, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
+        seen.append(list(chunks))
+        fill_chunks(self, record, request, chunks, stream)
+
+    exporter.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(adapter_class, "fill_chunks", spy)
+        lm.instrument([provider], exporters=[exporter], redact=False, flush_interval=0.05)
+        try:
+            received = run_stream()
+            assert lm.flush(5.0)
+        finally:
+            lm.uninstrument()
+    (record,) = [r for r in exporter.records if r["kind"] == "llm_call"]
+    return received, {key: value for key, value in record.items() if key not in VOLATILE}, seen[0]

@@ -13,8 +13,7 @@ import pytest
 from anthropic.types import RawContentBlockDeltaEvent
 
 import llm_monitor_sdk as lm
-from chunk_compaction import assert_same_for_every_prefix, fill, kept
-from llm_monitor_sdk.instrumentation._call import Request
+from chunk_compaction import assert_same_for_every_prefix, fill, instrumented_stream, kept
 from llm_monitor_sdk.instrumentation.anthropic import MessagesAdapter
 from llm_monitor_sdk.testing import FakeProvider, ToolCall
 
@@ -64,39 +63,22 @@ def test_thinking_and_tool_input_deltas_are_kept_as_tuples() -> None:
     _assert_same_for_every_prefix(events)
 
 
-_VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
-             "response_id", "request_id")
-
-
 def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter,
                          helper: bool) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented stream (``create(stream=True)`` or the ``.stream()`` helper): record and kept items."""
-    seen: list[list[Any]] = []
-    fill = MessagesAdapter.fill_chunks
 
-    def spy(self: Any, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
-        seen.append(list(chunks))
-        fill(self, record, request, chunks, stream)
+    def run() -> str:
+        client = _fake().anthropic_client(in_process=True)
+        kwargs = {"model": "claude-haiku-4-5", "max_tokens": 512, "messages": _MESSAGES}
+        if helper:
+            with client.messages.stream(**kwargs) as stream:
+                return "".join(stream.text_stream)
+        return "".join(e.delta.text for e in client.messages.create(**kwargs, stream=True)
+                       if isinstance(e, RawContentBlockDeltaEvent))
 
-    exporter.clear()
-    with monkeypatch.context() as patch:
-        patch.setattr(MessagesAdapter, "fill_chunks", spy)
-        lm.instrument(["anthropic"], exporters=[exporter], redact=False, flush_interval=0.05)
-        try:
-            client = _fake().anthropic_client(in_process=True)
-            kwargs = {"model": "claude-haiku-4-5", "max_tokens": 512, "messages": _MESSAGES}
-            if helper:
-                with client.messages.stream(**kwargs) as stream:
-                    received = "".join(stream.text_stream)
-            else:
-                received = "".join(e.delta.text for e in client.messages.create(**kwargs, stream=True)
-                                   if isinstance(e, RawContentBlockDeltaEvent))
-            assert lm.flush(5.0)
-        finally:
-            lm.uninstrument()
+    received, record, kept = instrumented_stream(monkeypatch, exporter, MessagesAdapter, "anthropic", run)
     assert received == _TEXT
-    (record,) = [r for r in exporter.records if r["kind"] == "llm_call"]
-    return {key: value for key, value in record.items() if key not in _VOLATILE}, seen[0]
+    return record, kept
 
 
 @pytest.mark.parametrize("helper", [False, True], ids=["create", "stream-helper"])

@@ -14,8 +14,7 @@ import pytest
 from google.genai import types
 
 import llm_monitor_sdk as lm
-from chunk_compaction import assert_same_for_every_prefix, fill, kept
-from llm_monitor_sdk.instrumentation._call import Request
+from chunk_compaction import assert_same_for_every_prefix, fill, instrumented_stream, kept
 from llm_monitor_sdk.instrumentation.google_genai import GenerateContentAdapter
 from llm_monitor_sdk.testing import FakeProvider, ToolCall
 
@@ -129,34 +128,18 @@ def test_blocked_prompt_and_multi_part_chunks_stay_whole() -> None:
     _assert_same_for_every_prefix(chunks)
 
 
-_VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
-             "response_id", "request_id")
-
-
 def _instrumented_stream(fake: FakeProvider, monkeypatch: pytest.MonkeyPatch,
                          exporter: lm.exporters.InMemoryExporter) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented stream: its record (without per-call fields) and what the stream kept."""
-    seen: list[list[Any]] = []
-    fill = GenerateContentAdapter.fill_chunks
 
-    def spy(self: Any, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
-        seen.append(list(chunks))
-        fill(self, record, request, chunks, stream)
+    def run() -> str:
+        stream = fake.client.models.generate_content_stream(  # type: ignore[attr-defined]
+            model="gemini-2.5-flash", contents="Say something")
+        return "".join(chunk.text or "" for chunk in stream)
 
-    exporter.clear()
-    with monkeypatch.context() as patch:
-        patch.setattr(GenerateContentAdapter, "fill_chunks", spy)
-        lm.instrument(["google_genai"], exporters=[exporter], redact=False, flush_interval=0.05)
-        try:
-            stream = fake.client.models.generate_content_stream(  # type: ignore[attr-defined]
-                model="gemini-2.5-flash", contents="Say something")
-            received = "".join(chunk.text or "" for chunk in stream)
-            assert lm.flush(5.0)
-        finally:
-            lm.uninstrument()
+    received, record, kept = instrumented_stream(monkeypatch, exporter, GenerateContentAdapter, "google_genai", run)
     assert received == _TEXT
-    (record,) = [r for r in exporter.records if r["kind"] == "llm_call"]
-    return {key: value for key, value in record.items() if key not in _VOLATILE}, seen[0]
+    return record, kept
 
 
 def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(

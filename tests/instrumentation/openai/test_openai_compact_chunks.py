@@ -17,9 +17,9 @@ from openai.types.responses import ResponseTextDeltaEvent
 import llm_monitor_sdk as lm
 from chunk_compaction import assert_same_for_every_prefix as _assert_same_for_every_prefix
 from chunk_compaction import fill as _fill
+from chunk_compaction import instrumented_stream
 from chunk_compaction import kept as _kept
 from llm_monitor_sdk._guard import internal_error_counts
-from llm_monitor_sdk.instrumentation._call import Request
 from llm_monitor_sdk.instrumentation.openai import (
     ChatCompletionsAdapter,
     CompletionsAdapter,
@@ -113,34 +113,18 @@ def test_legacy_completions_text_is_kept_as_strings() -> None:
     _assert_same_for_every_prefix(CompletionsAdapter(), chunks)
 
 
-_VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
-             "response_id", "request_id")
-
-
 def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter,
                          ) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented chat stream: its record (without per-call fields) and what the stream kept."""
-    seen: list[list[Any]] = []
-    fill = ChatCompletionsAdapter.fill_chunks
 
-    def spy(self: Any, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
-        seen.append(list(chunks))
-        fill(self, record, request, chunks, stream)
+    def run() -> str:
+        client = _fake().openai_client(in_process=True)
+        stream = client.chat.completions.create(model="gpt-4o-mini", messages=_MESSAGES, stream=True)
+        return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
 
-    exporter.clear()
-    with monkeypatch.context() as patch:
-        patch.setattr(ChatCompletionsAdapter, "fill_chunks", spy)
-        lm.instrument(["openai"], exporters=[exporter], redact=False, flush_interval=0.05)
-        try:
-            client = _fake().openai_client(in_process=True)
-            stream = client.chat.completions.create(model="gpt-4o-mini", messages=_MESSAGES, stream=True)
-            received = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-            assert lm.flush(5.0)
-        finally:
-            lm.uninstrument()
+    received, record, kept = instrumented_stream(monkeypatch, exporter, ChatCompletionsAdapter, "openai", run)
     assert received == _TEXT
-    (record,) = [r for r in exporter.records if r["kind"] == "llm_call"]
-    return {key: value for key, value in record.items() if key not in _VOLATILE}, seen[0]
+    return record, kept
 
 
 def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
