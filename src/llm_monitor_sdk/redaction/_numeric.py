@@ -11,22 +11,34 @@ from __future__ import annotations
 import re
 
 # The scan runs on a one-byte-per-character image of the string in which every ASCII digit is "0",
-# every separator " .()/-" is "." and everything else is " ". A pattern that starts with the literal
+# every separator " .()/-" is ".", every ASCII capital is "A" and everything else is " ". A pattern that starts with the literal
 # "0" lets the regex engine jump from digit to digit, about 2.5 times faster than a "\d" pattern on
 # the string itself. Encoding with "replace" keeps one byte per character, so offsets match. Runs
 # are not capped in length: a long run is one window, scanned whole by each detector.
 _IMAGE = bytes(
-    ord("0") if chr(b).isdigit() and b < 128 else ord(".") if chr(b) in " .()/-" else ord(" ") for b in range(256)
-)
+    ord("0") if chr(b).isdigit() and b < 128
+    else ord(".") if chr(b) in " .()/-"
+    else ord("A") if 65 <= b <= 90
+    else ord(" ")
+    for b in range(256)
+)  # fmt: skip
 _RUN = re.compile(rb"0[0.]{4,}0")
+# Shapes a whole type needs, as literals on the image (a memchr-speed test each): every dashed or
+# spaced SSN is "000.00.0000" and a bare one nine digits in a row; every IBAN opens with its country
+# code and check digits, "AA00".
+_SSN_SHAPES = (b"000.00.0000", b"000000000")
+_IBAN_SHAPE = b"AA00"
 
 Windows = list[tuple[int, int]]
 #: ``(start, end, digits, dots)`` of a numeric run or of a window of merged runs (the largest
 #: digit and dot counts of one run in it).
 Run = tuple[int, int, int, int]
-#: ``(text, runs, windows by (before, after), (most digits in one run, a run with 3+ dots))``
-_Entry = tuple[str, list[Run], dict[tuple[int, int], list[Run]], tuple[int, bool]]
-_cache: _Entry = ("", [], {}, (0, False))
+#: What the engine's gates read: most digits in one run, a run with 3+ dots, an SSN shape, an IBAN shape.
+Profile = tuple[int, bool, bool, bool]
+_EMPTY: Profile = (0, False, False, False)
+#: ``(text, image, runs, windows by (before, after), profile)``
+_Entry = tuple[str, bytes, list[Run], dict[tuple[int, int], list[Run]], Profile]
+_cache: _Entry = ("", b"", [], {}, _EMPTY)
 
 
 def _entry(text: str) -> _Entry:
@@ -35,37 +47,54 @@ def _entry(text: str) -> _Entry:
     if entry[0] is not text:
         image = text.encode("latin-1", "replace").translate(_IMAGE)
         runs: list[Run] = []
-        profile = (0, False)
-        spans = [m.span() for m in _RUN.finditer(image)]
-        if spans:
+        profile = _EMPTY
+        matches = list(_RUN.finditer(image))
+        if matches:
             # A match of any digit type lies inside one run (the detectors' digit and separator
             # characters are exactly the run's), so these counts tell which types can match where.
-            runs = [(lo, hi, image.count(b"0", lo, hi), text.count(".", lo, hi)) for lo, hi in spans]
-            profile = (max(r[2] for r in runs), any(r[3] >= 3 for r in runs))
-        entry = (text, runs, {}, profile)
+            most = 0
+            dotted = ssn = False
+            for m in matches:
+                lo, hi = m.span()
+                shape = m.group()
+                digits = shape.count(b"0")
+                dots = text.count(".", lo, hi)
+                runs.append((lo, hi, digits, dots))
+                most = max(most, digits)
+                dotted = dotted or dots >= 3
+                ssn = ssn or (digits >= 9 and (_SSN_SHAPES[0] in shape or _SSN_SHAPES[1] in shape))
+            profile = (most, dotted, ssn, _IBAN_SHAPE in image)
+        entry = (text, image, runs, {}, profile)
         _cache = entry  # one assignment: a racing thread sees an old or a new entry, never a mix
     return entry
 
 
-def run_profile(text: str) -> tuple[int, bool]:
-    """``(most digits in one numeric run, whether a run holds 3 or more dots)``; ``(0, False)`` without runs.
+def image_of(text: str) -> bytes:
+    """The class image of ``text``: ``"0"`` per ASCII digit, ``"."`` per separator `` .()/-``, ``"A"``
+    per ASCII capital, ``" "`` for anything else; one byte per character, so offsets are shared."""
+    return _entry(text)[1]
 
-    The engine uses it to skip detectors that cannot match: a card needs 13 digits in one run, an SSN
-    9, a phone number 8, an IPv4 address three dots.
+
+def run_profile(text: str) -> Profile:
+    """``(most digits in one numeric run, whether a run holds 3 or more dots, whether an SSN shape
+    occurs, whether an IBAN shape occurs)``; ``(0, False, False, False)`` without runs.
+
+    The engine uses it to skip detectors that cannot match: a card needs 13 digits in one run, a phone
+    number 8, an IPv4 address three dots, an SSN ``000-00-0000`` or nine digits, an IBAN ``AA00``.
     """
-    return _entry(text)[3]
+    return _entry(text)[4]
 
 
 def numeric_runs(text: str) -> Windows:
     """``(start, end)`` of each run of ASCII digits and the separators `` .()/-`` (at least 6 characters,
     a digit at both ends)."""
-    return [(lo, hi) for lo, hi, _, _ in _entry(text)[1]]
+    return [(lo, hi) for lo, hi, _, _ in _entry(text)[2]]
 
 
 def run_windows(text: str, before: int, after: int) -> list[Run]:
     """The numeric runs widened by ``before``/``after`` characters and merged where they overlap, as
     ``(start, end, digits, dots)``: a detector skips the windows whose runs are too small for it."""
-    _, runs, widened, _ = _entry(text)
+    _, _, runs, widened, _ = _entry(text)
     if not runs:
         return runs
     windows = widened.get((before, after))
@@ -86,4 +115,4 @@ def _widen(runs: list[Run], size: int, before: int, after: int) -> list[Run]:
     return windows
 
 
-__all__ = ["numeric_runs", "run_profile", "run_windows"]
+__all__ = ["image_of", "numeric_runs", "run_profile", "run_windows"]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
-from ._numeric import run_windows
+from ._numeric import image_of, run_windows
 from .validators import IBAN_LENGTHS, card_issuer_ok, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
 
 _A = re.ASCII
@@ -111,14 +111,18 @@ class SSNDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each SSN span."""
-        windows = run_windows(text, 1, 2)
-        if not windows:
-            return  # both forms hold a run of 9+ digits and separators
-        for lo, hi, digits, _ in windows:
-            if digits >= 9:
-                for m in self._pattern.finditer(text, lo, hi):
-                    if ssn_ok(m.group(1), m.group(3), m.group(4)):
-                        yield m.span()
+        # The class image spells every dashed or spaced SSN "000.00.0000": bytes.find walks to each.
+        image = image_of(text)
+        at = image.find(b"000.00.0000")
+        while at >= 0:
+            m = self._pattern.match(text, at)
+            if m is not None and ssn_ok(m.group(1), m.group(3), m.group(4)):
+                yield m.span()
+                at = image.find(b"000.00.0000", m.end())
+            else:
+                at = image.find(b"000.00.0000", at + 1)
+        if b"000000000" not in image:
+            return  # the labelled form holds nine digits in a row
         low = text.lower()
         if "ssn" not in low and "social" not in low:
             return

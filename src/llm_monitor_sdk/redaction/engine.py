@@ -25,11 +25,14 @@ import re
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import Detector
 from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
 from .strategies import DEFAULT_STRATEGY, STRATEGIES, dropped, keyed_hash, normalize, partial
+
+if TYPE_CHECKING:
+    from ._numeric import Profile
 
 logger = logging.getLogger("llm_monitor_sdk.redaction")
 
@@ -37,7 +40,7 @@ FAILED = "<REDACTION_FAILED>"
 #: Count key in ``record["redactions"]`` for strings or fields replaced because redaction failed.
 FAILED_ENTITY = "REDACTION_FAILED"
 
-_ALWAYS, _AT, _IP = 0, -1, -2
+_ALWAYS, _AT, _IP, _SSN, _IBAN = 0, -1, -2, -3, -4
 
 
 class _Builtins:
@@ -67,17 +70,17 @@ class _Builtins:
         self.types = frozenset(self.factories.values())
         # What a built-in detector needs in a string before it can match anything. Checking this once
         # per string in the engine spares the detectors (and their generators) on the many strings
-        # without it. Positive gates are the digits a match needs in one numeric run (see
-        # ``_numeric.run_profile``).
+        # without it. Positive gates are the digits a match needs in one numeric run; the others read
+        # the shapes of ``_numeric.run_profile``.
         self.gates: dict[type, int] = {
             CreditCardDetector: 13,
-            SSNDetector: 9,
+            SSNDetector: _SSN,  # "000-00-0000" or nine digits in a row
             PhoneDetector: 8,  # every accepted shape has 8 or more digits
-            IBANDetector: 1,  # a BBAN's digits may be split by letters: any run will do
+            IBANDetector: _IBAN,  # country code and check digits: "AA00"
             IPAddressDetector: _IP,  # IPv4: a run with three dots; IPv6 holds ":"
             EmailDetector: _AT,
         }
-        self.run_profile: Callable[[str], tuple[int, bool]] = run_profile
+        self.run_profile: Callable[[str], Profile] = run_profile
 
 
 _builtins_loaded: _Builtins | None = None
@@ -167,7 +170,7 @@ class Redactor:
         self._pending = tuple(builtin)
         self._plan: tuple[tuple[int, Detector, int], ...] = ()
         self._builtin_only = False
-        self._run_profile: Callable[[str], tuple[int, bool]] | None = None
+        self._run_profile: Callable[[str], Profile] | None = None
         self._ready = False
         self._ready_lock = threading.Lock()
         table = dict(strategies or {})
@@ -411,10 +414,13 @@ class Redactor:
                 else:
                     if profile is None:
                         profile = self._run_profile(text)  # type: ignore[misc]  # set by _ensure_ready
-                    if gate == _IP:
+                    if gate > 0:
+                        if profile[0] < gate:
+                            continue
+                    elif gate == _IP:
                         if not profile[1] and ":" not in text:
                             continue
-                    elif profile[0] < gate:
+                    elif not profile[2 if gate == _SSN else 3]:
                         continue
             try:
                 for start, end in detector.find(text):

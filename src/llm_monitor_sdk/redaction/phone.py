@@ -98,6 +98,25 @@ def _shape_national(groups: list[str], raw: str) -> bool:
     return False
 
 
+# Group sizes a number without "+" or a trunk "0" can open with (see ``_shape_national``).
+_NATIONAL_OPENINGS = frozenset({(3, 3, 4), (2, 4, 4), (2, 5, 4), (5, 5), (1, 3, 3, 4)})
+
+
+def _may_be_phone(raw: str) -> bool:
+    """A quick verdict on a whole candidate: False when no prefix of it can pass :func:`phone_shape_ok`.
+
+    ``_find`` only ever shortens a candidate from the end, so a candidate without "+", a leading "0"
+    or "(0)" whose leading groups match no national shape (and whose first group is no bare 10-12
+    digit run) is rejected here, before the trimming and the group-by-group retries. Most look-alikes
+    (SSNs, dates, card and tracking numbers, ISBNs) end here.
+    """
+    groups = _GROUP.findall(raw)
+    if raw[0] == "+" or groups[0][0] == "0" or "(0)" in raw:
+        return True
+    sizes = tuple(len(g) for g in groups[:4])
+    return 10 <= sizes[0] <= 12 or sizes in _NATIONAL_OPENINGS or sizes[:3] in _NATIONAL_OPENINGS or sizes[:2] == (5, 5)
+
+
 def phone_shape_ok(raw: str, text: str, start: int) -> bool:
     """True when ``raw`` (found at ``text[start:]``) has the shape of a phone number; see the module doc."""
     if "x" in raw or "e" in raw:
@@ -139,6 +158,8 @@ class PhoneDetector:
             if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
                 continue  # the minutes of a time: "16:04 831 835 807 rows" is not "04 831 835 807"
             raw = m.group()
+            if not _may_be_phone(raw):
+                continue
             stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "
             if stop > 0:
                 raw = raw[:stop]
