@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
-from ._numeric import image_of, run_windows
-from .validators import IBAN_LENGTHS, card_issuer_ok, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
+from ._numeric import image_of, run_profile, run_windows
+from .validators import IBAN_LENGTHS, card_lengths, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
 
 _A = re.ASCII
 
@@ -66,19 +66,30 @@ class CreditCardDetector:
             cand = m.group()
             if len(cand) - cand.count(" ") - cand.count("-") < 13:
                 continue
-            groups = list(self._groups.finditer(cand))
+            groups = self._groups.findall(cand)
+            # Every prefix tried below opens with the same digits, so the network (and the lengths
+            # it issues) is settled once: look-alikes with no network opening stop here.
+            lengths = card_lengths("".join(groups[:4]))
+            if not lengths:
+                continue
             base = m.start()
+            sizes = [len(g) for g in groups]
             # Try the longest run of whole groups from the first group that is a valid card number.
+            n = sum(sizes)
             for last in range(len(groups), 0, -1):
-                digits = "".join(g.group() for g in groups[:last])
-                if len(digits) < 13:
+                if last < len(groups):
+                    n -= sizes[last]
+                if n < 13:
                     break
-                if last == 1 and len(digits) == 13 and ean13_ok(digits) and not _card_word_before(text, base):
-                    break  # a bare 13-digit EAN/ISBN-13, not a (rare) 13-digit Visa, unless labelled a card
-                if last > 1 and not _card_grouping_ok([len(g.group()) for g in groups[:last]]):
+                if n not in lengths:
                     continue
-                if len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits):
-                    yield base, base + groups[last - 1].end()
+                digits = "".join(groups[:last])
+                if last == 1 and n == 13 and ean13_ok(digits) and not _card_word_before(text, base):
+                    break  # a bare 13-digit EAN/ISBN-13, not a (rare) 13-digit Visa, unless labelled a card
+                if last > 1 and not _card_grouping_ok(sizes[:last]):
+                    continue
+                if luhn_ok(digits):
+                    yield base, base + n + last - 1  # the digits and the one-character separators between
                     break
 
 
@@ -98,6 +109,9 @@ def _card_grouping_ok(sizes: list[int]) -> bool:
     if len(sizes) == 3 and sizes[1] == 6:
         return sizes[2] in (4, 5)
     return all(s == 4 for s in sizes[1:-1]) and 1 <= sizes[-1] <= 4
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
 
 class SSNDetector:
@@ -124,11 +138,15 @@ class SSNDetector:
         if b"000000000" not in image:
             return  # the labelled form holds nine digits in a row
         low = text.lower()
-        if "ssn" not in low and "social" not in low:
-            return
-        for m in self._labeled.finditer(text):
-            if ssn_ok(m.group(1), m.group(2), m.group(3)):
-                yield m.start(1), m.end(3)
+        if len(low) != len(text):  # a few non-ASCII letters lengthen when lower-cased: offsets differ
+            low = text.translate(_ASCII_LOWER)
+        for word in ("ssn", "social"):
+            at = low.find(word)
+            while at >= 0:
+                m = self._labeled.match(text, at)
+                if m is not None and ssn_ok(m.group(1), m.group(2), m.group(3)):
+                    yield m.start(1), m.end(3)
+                at = low.find(word, at + 1)
 
 
 class IBANDetector:
@@ -184,7 +202,7 @@ class IPAddressDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield each valid IPv4 and IPv6 address."""
-        for lo, hi, _, dots in run_windows(text, 1, 2):
+        for lo, hi, _, dots in run_windows(text, 1, 2) if run_profile(text)[1] else ():
             if dots < 3:
                 continue
             for m in self._v4.finditer(text, lo, hi):
@@ -192,8 +210,9 @@ class IPAddressDetector:
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue
                 yield m.span()
-        if ":" not in text:
-            return
+        colons = text.count(":")
+        if colons < 2:
+            return  # IPv6 holds "::" or seven colons
         if "::" in text:
             at = text.find("::")
             while at >= 0:
@@ -203,7 +222,7 @@ class IPAddressDetector:
                     at = text.find("::", span[1])
                 else:
                     at = text.find("::", at + 2)
-        if text.count(":") < 7:
+        if colons < 7:
             return
         for m in self._v6_full.finditer(text):  # the full form, eight groups
             span = self._v6_around(text, m.start() + 1)

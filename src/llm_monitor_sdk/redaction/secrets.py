@@ -39,13 +39,17 @@ TOKEN_RULES: dict[str, tuple[str, str]] = {
 
 _COMPILED = {name: re.compile(pattern, re.DOTALL | re.ASCII) for name, (_, pattern) in TOKEN_RULES.items()}
 # Most prefixes hold "-" or "_" at a fixed offset. Those rules are found by walking the (few)
-# occurrences of that one character, a memchr each, instead of one regex pass per rule; the
-# offsets below are where the anchor character sits inside the prefix.
-_ANCHORED: dict[str, tuple[tuple[str, int, str], ...]] = {
-    "-": (("sk-", 2, "openai_anthropic"), ("glpat-", 5, "gitlab"), ("xox", 4, "slack_token"), ("-----BEGIN", 0, "pem")),
-    "_": (("sk_", 2, "stripe_secret"), ("rk_", 2, "stripe_restricted"), ("whsec_", 5, "stripe_webhook"),
-          ("gh", 3, "github"), ("github_pat_", 6, "github")),
+# occurrences of that one character, a memchr each, instead of one regex pass per rule. The two
+# characters before an anchor name the only rule that can start there: ``(prefix, offset of the
+# anchor in it, rule)``. A PEM header ("-----BEGIN") is checked at each "-" as well.
+_ANCHORED: dict[str, dict[str, tuple[str, int, str]]] = {
+    "-": {"sk": ("sk-", 2, "openai_anthropic"), "at": ("glpat-", 5, "gitlab"),
+          **{"x" + c: ("xox", 4, "slack_token") for c in "abposr"}},
+    "_": {"sk": ("sk_", 2, "stripe_secret"), "rk": ("rk_", 2, "stripe_restricted"), "ec": ("whsec_", 5, "stripe_webhook"),
+          **{"h" + c: ("gh", 3, "github") for c in "pousr"}, "ub": ("github_pat_", 6, "github")},
 }  # fmt: skip
+_FALLBACK = {"-": ("openai_anthropic", "gitlab", "slack_token", "pem"),
+             "_": ("stripe_secret", "stripe_restricted", "stripe_webhook", "github")}  # fmt: skip
 _ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
 # Google/AWS and JWT rules run as one regex pass each when "A" / "eyJ" occur; Slack webhooks are
 # looked for at each "://" (they are always URLs).
@@ -109,18 +113,24 @@ class SecretDetector:
                 seen += 1
                 if seen > _ANCHOR_LIMIT:
                     # A markdown table or snake_case code: one regex pass per rule from here on.
-                    for prefix, _, name in rules:
-                        if prefix in text:
+                    for name in _FALLBACK[anchor]:
+                        if TOKEN_RULES[name][0] in text:
                             yield from _accepted(text, name, _COMPILED[name].finditer(text, max(resume, at - 16)))
                     break
-                for prefix, offset, name in rules:
+                m = None
+                rule = rules.get(text[at - 2 : at])
+                if rule is not None:
+                    prefix, offset, name = rule
                     start = at - offset
                     if start >= resume and text.startswith(prefix, start):
                         m = _COMPILED[name].match(text, start)
-                        if m is not None and _token_ok(text, name, m):
-                            resume = m.end()
-                            yield m.span()
-                            break
+                        if m is not None and not _token_ok(text, name, m):
+                            m = None
+                if m is None and anchor == "-" and at >= resume and text.startswith("-----BEGIN", at):
+                    m = _COMPILED["pem"].match(text, at)
+                if m is not None:
+                    resume = m.end()
+                    yield m.span()
                 at = text.find(anchor, max(at + 1, resume))
         if "A" in text:
             # The pattern starts with the literal "A", so the regex engine skips from "A" to "A" in C.
@@ -131,10 +141,19 @@ class SecretDetector:
 
     def _labelled(self, text: str) -> Iterator[Span]:
         # Assignments are found from their separator: for each ":" or "=" look at the identifier just
-        # before it. Prompts hold few separators, so this beats searching for every label word.
+        # before it. Prompts hold few separators, so this beats searching for every label word. The
+        # colons also lead to URLs ("://"), checked for a password or a Slack webhook on the way.
         for sep in (":", "="):
             at = text.find(sep)
             while at >= 0:
+                if sep == ":" and text.startswith("//", at + 1):
+                    m = _URL_PASSWORD.match(text, at)
+                    if m is not None:
+                        yield m.span(1)
+                    elif text.startswith("hooks.slack.com/", at + 3):
+                        hook = _COMPILED["slack_webhook"].match(text, at + 3)
+                        if hook is not None:
+                            yield hook.span()
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
@@ -150,16 +169,6 @@ class SecretDetector:
                     if m is not None and not _is_placeholder(m.group(1)):
                         yield m.span(1)
                 at = text.find(sep, at + 1)
-        at = text.find("://")
-        while at >= 0:
-            m = _URL_PASSWORD.match(text, at)
-            if m is not None:
-                yield m.span(1)
-            elif text.startswith("hooks.slack.com/", at + 3):
-                hook = _COMPILED["slack_webhook"].match(text, at + 3)
-                if hook is not None:
-                    yield hook.span()
-            at = text.find("://", at + 3)
         # "BEARER" in capitals is not looked for: the check is a cost on every string.
         if "earer" not in text and "Basic" not in text:
             return
