@@ -221,17 +221,28 @@ class Redactor:
             self._ensure_ready()
         self.stats["records"] += 1
         state = _Pass()
+        # One try per field (fail closed field by field), written out here rather than in a helper:
+        # this runs for every field of every record.
         for name in _MESSAGE_FIELDS:
             value = record.get(name)
             if value:
-                record[name] = self._guard(name, value, state, self._messages)
+                try:
+                    record[name] = self._messages(value, state)
+                except Exception:
+                    record[name] = self._field_failed(name, state)
         for name in _VALUE_FIELDS:
             value = record.get(name)
             if value is not None and value != "":
-                record[name] = self._guard(name, value, state, self._walk)
+                try:
+                    record[name] = self._walk(value, state)
+                except Exception:
+                    record[name] = self._field_failed(name, state)
         error = record.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            error["message"] = self._guard("error", error["message"], state, self._walk)
+            try:
+                error["message"] = self._text(error["message"], state)
+            except Exception:
+                error["message"] = self._field_failed("error", state)
         if self._hash_user_id and isinstance(record.get("user_id"), str):
             record["user_id"] = keyed_hash(self._key or process_key(), record["user_id"])
         if state.counts:
@@ -251,15 +262,12 @@ class Redactor:
         self._ensure_ready()
         return self._text(text, _Pass())
 
-    def _guard(self, name: str, value: Any, state: _Pass, walk: Callable[[Any, _Pass], Any]) -> Any:
-        try:
-            return walk(value, state)
-        except Exception:
-            # Never export a field we could not finish: replace it whole, keep its type valid.
-            self.stats["fields_failed"] += 1
-            state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
-            logger.warning("redaction of field %r failed; field replaced", name, exc_info=True)
-            return _failed_field(name)
+    def _field_failed(self, name: str, state: _Pass) -> Any:
+        # Never export a field we could not finish: replace it whole, keep its type valid.
+        self.stats["fields_failed"] += 1
+        state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
+        logger.warning("redaction of field %r failed; field replaced", name, exc_info=True)
+        return _failed_field(name)
 
     def _messages(self, value: Any, state: _Pass) -> Any:
         if type(value) is not list:
@@ -270,16 +278,34 @@ class Redactor:
 
     def _message_like(self, obj: dict[str, Any], state: _Pass) -> dict[str, Any]:
         # A message ({"role", "parts"}) or a part ({"type", "content" | "arguments" | "response"}).
+        text = self._text
         for k, v in obj.items():
             tv = type(v)
             if tv is str:
                 if k not in _STRUCTURAL_KEYS:
-                    new = self._text(v, state)
+                    new = text(v, state)
                     if new is not v:
                         obj[k] = new
             elif k == "parts" and tv is list:
                 for i, part in enumerate(v):
-                    v[i] = self._message_like(part, state) if type(part) is dict else self._walk(part, state)
+                    if type(part) is not dict:
+                        v[i] = self._walk(part, state)
+                        continue
+                    if "parts" in part:
+                        self._message_like(part, state)
+                        continue
+                    # A part, done in line (this loop runs for every part of every message).
+                    for pk, pv in part.items():
+                        tpv = type(pv)
+                        if tpv is str:
+                            if pk not in _STRUCTURAL_KEYS:
+                                new = text(pv, state)
+                                if new is not pv:
+                                    part[pk] = new
+                        elif tpv not in _SCALAR_TYPES:
+                            new = self._walk(pv, state)
+                            if new is not pv:
+                                part[pk] = new
             elif tv not in _SCALAR_TYPES:
                 new = self._walk(v, state)
                 if new is not v:
