@@ -104,6 +104,9 @@ def run_windows(text: str, before: int, after: int) -> list[Run]:
 
 
 def _widen(runs: list[Run], size: int, before: int, after: int) -> list[Run]:
+    if len(runs) == 1:  # the common case
+        start, end, digits, dots = runs[0]
+        return [(max(0, start - before), min(size, end + after), digits, dots)]
     windows: list[Run] = []
     for start, end, digits, dots in runs:
         lo, hi = max(0, start - before), min(size, end + after)

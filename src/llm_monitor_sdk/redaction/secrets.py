@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
+from ._numeric import image_of
 
 _KEYISH = "A-Za-z0-9_-"
 
@@ -68,6 +69,7 @@ _LABEL_WORD = re.compile(
     r"|(?:access|auth|refresh|api|session)[_-]?token|credentials?)\Z"
 )
 _LABEL_ENDINGS = ("password", "passwd", "pwd", "passphrase", "secret", "key", "token", "credential", "credentials")
+_LABEL_LAST = frozenset("dDeEtTyYnNlLsS")  # the last letters of _LABEL_ENDINGS, either case
 _IDENT_ANY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<>]{4,})")
 _BEARER = re.compile(r"(?:bearer|basic)\s+([A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
@@ -132,8 +134,8 @@ class SecretDetector:
                     resume = m.end()
                     yield m.span()
                 at = text.find(anchor, max(at + 1, resume))
-        if "A" in text:
-            # The pattern starts with the literal "A", so the regex engine skips from "A" to "A" in C.
+        if b"AA" in image_of(text):
+            # Both open with two capitals ("AIza", "AKIA", "ASIA", ...): "AA" on the class image.
             yield from _accepted(text, "google_aws", _GOOGLE_AWS.finditer(text))
         if "J" in text and "eyJ" in text:
             yield from _accepted(text, "jwt", _COMPILED["jwt"].finditer(text))
@@ -157,8 +159,11 @@ class SecretDetector:
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
-                # Every label word ends in one of these: most separators are rejected on one slice.
-                if not text[max(0, end - 10) : end].lower().endswith(_LABEL_ENDINGS):
+                # Every label word ends in one of these: most separators are rejected on one character
+                # or one slice.
+                if text[end - 1 : end] not in _LABEL_LAST or not text[max(0, end - 10) : end].lower().endswith(
+                    _LABEL_ENDINGS
+                ):
                     at = text.find(sep, at + 1)
                     continue
                 start = end
