@@ -72,7 +72,8 @@ def _entry(text: str) -> _Entry:
 def image_of(text: str) -> bytes:
     """The class image of ``text``: ``"0"`` per ASCII digit, ``"."`` per separator `` .()/-``, ``"A"``
     per ASCII capital, ``" "`` for anything else; one byte per character, so offsets are shared."""
-    return _entry(text)[1]
+    entry = _cache
+    return entry[1] if entry[0] is text else _entry(text)[1]
 
 
 def run_profile(text: str) -> Profile:
@@ -82,7 +83,8 @@ def run_profile(text: str) -> Profile:
     The engine uses it to skip detectors that cannot match: a card needs 13 digits in one run, a phone
     number 8, an IPv4 address three dots, an SSN ``000-00-0000`` or nine digits, an IBAN ``AA00``.
     """
-    return _entry(text)[4]
+    entry = _cache
+    return entry[4] if entry[0] is text else _entry(text)[4]
 
 
 def numeric_runs(text: str) -> Windows:

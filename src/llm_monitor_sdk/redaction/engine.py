@@ -113,9 +113,10 @@ _SCALAR_TYPES = frozenset(_SCALARS)
 _SHORT_TRIGGER = re.compile(r"[0-9@:=_-]")
 
 
-# The scan cache: strings of at least this many characters, up to this many characters in all.
-_CACHE_MIN_CHARS = 64
+# The scan cache: every scanned string, up to this many characters in all, each entry also charged a
+# fixed amount for the dict slot and the string object (so a flood of short unique ids stays bounded).
 _CACHE_MAX_CHARS = 8 * 2**20
+_CACHE_ENTRY_COST = 80
 _MISSING: Any = object()
 
 _process_key: bytes | None = None
@@ -379,7 +380,7 @@ class Redactor:
         spans = self._cache.get(text, _MISSING)
         if spans is _MISSING:
             spans = self._scan(text)
-            if spans is not None and size >= _CACHE_MIN_CHARS:
+            if spans is not None:
                 self._remember(text, spans)
         if spans is None:
             state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
@@ -410,14 +411,16 @@ class Redactor:
         self._cache_chars = 0
 
     def _remember(self, text: str, spans: list[tuple[int, int, str]]) -> None:
-        # Chat apps resend the same system prompt and the whole history on every turn: the matches
-        # found in a string are kept (bounded by total characters) so repeated text is scanned once.
-        # Only the spans are cached; placeholders are numbered per record as usual.
-        if self._cache_chars + len(text) > _CACHE_MAX_CHARS:
+        # Chat apps resend the same system prompt and the whole history on every turn, and records
+        # repeat the same dates, ids and tool arguments: the matches found in a string are kept
+        # (bounded by total size) so repeated text is scanned once. Only the spans are cached;
+        # placeholders are numbered per record as usual.
+        cost = len(text) + _CACHE_ENTRY_COST
+        if self._cache_chars + cost > _CACHE_MAX_CHARS:
             self._cache.clear()
             self._cache_chars = 0
         self._cache[text] = spans
-        self._cache_chars += len(text)
+        self._cache_chars += cost
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """The ``(start, end, entity)`` matches the redactor would replace in ``text``, without replacing.

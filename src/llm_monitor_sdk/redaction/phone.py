@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span
-from ._numeric import run_windows
+from ._numeric import image_of, run_windows
 from .validators import ean13_ok
 
 _A = re.ASCII
@@ -98,23 +98,26 @@ def _shape_national(groups: list[str], raw: str) -> bool:
     return False
 
 
-# Group sizes a number without "+" or a trunk "0" can open with (see ``_shape_national``).
-_NATIONAL_OPENINGS = frozenset({(3, 3, 4), (2, 4, 4), (2, 5, 4), (5, 5), (1, 3, 3, 4)})
+# The group sizes a number without "+", a trunk "0" or "(0)" can open with (see ``_shape_national``),
+# spelled on the class image (digits "0", separators "."): a bare 10-12 digit run, or 3-3-4, 2-4-4,
+# 2-5-4, 5-5 and 1-3-3-4 groups.
+_OPENING = re.compile(
+    rb"\.*(?:0{10,12}|000\.+000\.+0000|00\.+0000\.+0000|00\.+00000\.+0000|00000\.+00000|0\.+000\.+000\.+0000)(?!0)"
+)
 
 
-def _may_be_phone(raw: str) -> bool:
-    """A quick verdict on a whole candidate: False when no prefix of it can pass :func:`phone_shape_ok`.
+def _may_be_phone(raw: str, image: bytes, start: int) -> bool:
+    """A quick verdict on a whole candidate (``raw``, at ``start``; ``image`` is the class image of the
+    text): False when no prefix of it can pass :func:`phone_shape_ok`.
 
     ``_find`` only ever shortens a candidate from the end, so a candidate without "+", a leading "0"
     or "(0)" whose leading groups match no national shape (and whose first group is no bare 10-12
     digit run) is rejected here, before the trimming and the group-by-group retries. Most look-alikes
     (SSNs, dates, card and tracking numbers, ISBNs) end here.
     """
-    groups = _GROUP.findall(raw)
-    if raw[0] == "+" or groups[0][0] == "0" or "(0)" in raw:
+    if raw[0] == "+" or "(0)" in raw or (raw[1] if raw[0] == "(" else raw[0]) == "0":
         return True
-    sizes = tuple(len(g) for g in groups[:4])
-    return 10 <= sizes[0] <= 12 or sizes in _NATIONAL_OPENINGS or sizes[:3] in _NATIONAL_OPENINGS or sizes[:2] == (5, 5)
+    return _OPENING.match(image, start, start + len(raw)) is not None
 
 
 def phone_shape_ok(raw: str, text: str, start: int) -> bool:
@@ -153,12 +156,13 @@ class PhoneDetector:
                 yield from self._find(text, lo, hi)
 
     def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+        image = image_of(text)
         for m in _CANDIDATE.finditer(text, lo, hi):
             start = m.start()
             if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
                 continue  # the minutes of a time: "16:04 831 835 807 rows" is not "04 831 835 807"
             raw = m.group()
-            if not _may_be_phone(raw):
+            if not _may_be_phone(raw, image, start):
                 continue
             stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "
             if stop > 0:

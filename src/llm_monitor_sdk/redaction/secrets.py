@@ -51,6 +51,7 @@ _ANCHORED: dict[str, dict[str, tuple[str, int, str]]] = {
 }  # fmt: skip
 _FALLBACK = {"-": ("openai_anthropic", "gitlab", "slack_token", "pem"),
              "_": ("stripe_secret", "stripe_restricted", "stripe_webhook", "github")}  # fmt: skip
+_SHORTEST_TOKEN = 15  # "xoxb-" and ten characters; every other token rule needs more
 _ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
 # Google/AWS and JWT rules run as one regex pass each when "A" / "eyJ" occur; Slack webhooks are
 # looked for at each "://" (they are always URLs).
@@ -108,6 +109,11 @@ class SecretDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         """Yield the span of each credential value."""
+        if len(text) < _SHORTEST_TOKEN:
+            # Dates, ids and tags in metadata and tool arguments: only an assignment fits.
+            if ":" in text or "=" in text:
+                yield from self._labelled(text)
+            return
         for anchor, rules in _ANCHORED.items():
             at = text.find(anchor)
             resume = seen = 0
