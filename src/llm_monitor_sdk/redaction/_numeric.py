@@ -63,7 +63,9 @@ def _entry(text: str) -> _Entry:
                 most = max(most, digits)
                 dotted = dotted or dots >= 3
                 ssn = ssn or (digits >= 9 and (_SSN_SHAPES[0] in shape or _SSN_SHAPES[1] in shape))
-            profile = (most, dotted, ssn, _IBAN_SHAPE in image)
+            # An IBAN lies in a run's window (24 characters before it, 40 after: see IBANDetector).
+            iban = any(image.find(_IBAN_SHAPE, max(0, lo - 24), hi + 40) >= 0 for lo, hi, _, _ in runs)
+            profile = (most, dotted, ssn, iban)
         entry = (text, image, runs, {}, profile)
         _cache = entry  # one assignment: a racing thread sees an old or a new entry, never a mix
     return entry
