@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small corpus for a CI smoke run")
     parser.add_argument("--seed", type=int, default=20240515)
     args = parser.parse_args(argv)
-    n_docs, repeat = (300, 2) if args.quick else (2000, 7)
+    n_docs, repeat = (300, 2) if args.quick else (2000, 15)
 
     t0 = time.perf_counter()
     corpus = Corpus(args.seed)

@@ -201,7 +201,7 @@ def test_unexpected_walk_error_replaces_the_field(monkeypatch: pytest.MonkeyPatc
     def broken(value, state):
         raise RecursionError("too deep")
 
-    monkeypatch.setattr(redactor, "_messages", broken)
+    monkeypatch.setattr(redactor, "_message_like", broken)
     record = redactor.redact_record(make_record())
     assert record["input_messages"] == [{"role": "redacted", "parts": [{"type": "text", "content": FAILED}]}]
     assert record["system_instructions"] == [{"type": "text", "content": FAILED}]

@@ -224,18 +224,27 @@ class Redactor:
         state = _Pass()
         # One try per field (fail closed field by field), written out here rather than in a helper:
         # this runs for every field of every record.
+        get = record.get
+        message_like, walk = self._message_like, self._walk
         for name in _MESSAGE_FIELDS:
-            value = record.get(name)
+            value = get(name)
             if value:
                 try:
-                    record[name] = self._messages(value, state)
+                    if type(value) is list:
+                        for i, item in enumerate(value):
+                            if type(item) is dict:
+                                message_like(item, state)
+                            else:
+                                value[i] = walk(item, state)
+                    else:
+                        record[name] = walk(value, state)
                 except Exception:
                     record[name] = self._field_failed(name, state)
         for name in _VALUE_FIELDS:
-            value = record.get(name)
-            if value is not None and value != "":
+            value = get(name)
+            if value:
                 try:
-                    record[name] = self._walk(value, state)
+                    record[name] = walk(value, state)
                 except Exception:
                     record[name] = self._field_failed(name, state)
         error = record.get("error")
@@ -269,13 +278,6 @@ class Redactor:
         state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
         logger.warning("redaction of field %r failed; field replaced", name, exc_info=True)
         return _failed_field(name)
-
-    def _messages(self, value: Any, state: _Pass) -> Any:
-        if type(value) is not list:
-            return self._walk(value, state)
-        for i, item in enumerate(value):
-            value[i] = self._message_like(item, state) if type(item) is dict else self._walk(item, state)
-        return value
 
     def _message_like(self, obj: dict[str, Any], state: _Pass) -> dict[str, Any]:
         # A message ({"role", "parts"}) or a part ({"type", "content" | "arguments" | "response"}).
