@@ -25,6 +25,16 @@ def check_entity_name(name: str) -> str:
     return name
 
 
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` lower-cased with its offsets kept: ``str.lower`` lengthens a few non-ASCII letters
+    ("İ" becomes two characters), which would shift every position found in the lowered copy."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
 @runtime_checkable
 class Detector(Protocol):
     """Anything that finds one entity type in a string."""
@@ -83,4 +93,4 @@ class RegexDetector:
         return f"RegexDetector({self.entity!r}, {self.pattern.pattern!r})"
 
 
-__all__ = ["Detector", "RegexDetector", "Span", "check_entity_name"]
+__all__ = ["Detector", "RegexDetector", "Span", "ascii_lower", "check_entity_name"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ._base import Span
+from ._base import Span, ascii_lower
 from ._numeric import image_of, run_profile, run_windows
 from .validators import IBAN_LENGTHS, card_lengths, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
 
@@ -111,9 +111,6 @@ def _card_grouping_ok(sizes: list[int]) -> bool:
     return all(s == 4 for s in sizes[1:-1]) and 1 <= sizes[-1] <= 4
 
 
-_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
-
-
 class SSNDetector:
     """``US_SSN``: ``AAA-GG-SSSS`` (dashes or spaces) outside never-issued ranges, or 9 bare digits after "SSN"."""
 
@@ -137,9 +134,7 @@ class SSNDetector:
                 at = image.find(b"000.00.0000", at + 1)
         if b"000000000" not in image:
             return  # the labelled form holds nine digits in a row
-        low = text.lower()
-        if len(low) != len(text):  # a few non-ASCII letters lengthen when lower-cased: offsets differ
-            low = text.translate(_ASCII_LOWER)
+        low = ascii_lower(text)
         for word in ("ssn", "social"):
             at = low.find(word)
             while at >= 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ._base import Span
+from ._base import Span, ascii_lower
 
 _KEYISH = "A-Za-z0-9_-"
 
@@ -85,10 +85,10 @@ def _token_ok(text: str, name: str, m: re.Match[str]) -> bool:
     return name not in _RANDOM_BODY or any(ch.isdigit() for ch in m.group())
 
 
-def _accepted(text: str, name: str, matches: Iterator[re.Match[str]]) -> Iterator[Span]:
+def _accepted(text: str, name: str, matches: Iterator[re.Match[str]], found: list[Span]) -> None:
     for m in matches:
         if _token_ok(text, name, m):
-            yield m.span()
+            found.append(m.span())
 
 
 def _is_placeholder(value: str) -> bool:
@@ -106,13 +106,16 @@ class SecretDetector:
 
     entity = "SECRET"
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield the span of each credential value."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each credential value."""
+        # Built as a list rather than yielded: most strings hold nothing, and a generator per string
+        # costs more than the checks themselves.
+        found: list[Span] = []
         if len(text) < _SHORTEST_TOKEN:
             # Dates, ids and tags in metadata and tool arguments: only an assignment fits.
             if ":" in text or "=" in text:
-                yield from self._labelled(text)
-            return
+                self._labelled(text, found)
+            return found
         for anchor, rules in _ANCHORED.items():
             at = text.find(anchor)
             resume = seen = 0
@@ -122,7 +125,7 @@ class SecretDetector:
                     # A markdown table or snake_case code: one regex pass per rule from here on.
                     for name in _FALLBACK[anchor]:
                         if TOKEN_RULES[name][0] in text:
-                            yield from _accepted(text, name, _COMPILED[name].finditer(text, max(resume, at - 16)))
+                            _accepted(text, name, _COMPILED[name].finditer(text, max(resume, at - 16)), found)
                     break
                 m = None
                 rule = rules.get(text[at - 2 : at])
@@ -137,16 +140,17 @@ class SecretDetector:
                     m = _COMPILED["pem"].match(text, at)
                 if m is not None:
                     resume = m.end()
-                    yield m.span()
+                    found.append(m.span())
                 at = text.find(anchor, max(at + 1, resume))
         if "A" in text:
             # The pattern starts with the literal "A", so the regex engine skips from "A" to "A" in C.
-            yield from _accepted(text, "google_aws", _GOOGLE_AWS.finditer(text))
+            _accepted(text, "google_aws", _GOOGLE_AWS.finditer(text), found)
         if "J" in text and "eyJ" in text:
-            yield from _accepted(text, "jwt", _COMPILED["jwt"].finditer(text))
-        yield from self._labelled(text)
+            _accepted(text, "jwt", _COMPILED["jwt"].finditer(text), found)
+        self._labelled(text, found)
+        return found
 
-    def _labelled(self, text: str) -> Iterator[Span]:
+    def _labelled(self, text: str, found: list[Span]) -> None:
         # Assignments are found from their separator: for each ":" or "=" look at the identifier just
         # before it. Prompts hold few separators, so this beats searching for every label word. The
         # colons also lead to URLs ("://"), checked for a password or a Slack webhook on the way.
@@ -156,11 +160,11 @@ class SecretDetector:
                 if sep == ":" and text.startswith("//", at + 1):
                     m = _URL_PASSWORD.match(text, at)
                     if m is not None:
-                        yield m.span(1)
+                        found.append(m.span(1))
                     elif text.startswith("hooks.slack.com/", at + 3):
                         hook = _COMPILED["slack_webhook"].match(text, at + 3)
                         if hook is not None:
-                            yield hook.span()
+                            found.append(hook.span())
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
@@ -177,12 +181,12 @@ class SecretDetector:
                 if end - start >= 3 and _LABEL_WORD.match(text[start:end].lower()):
                     m = _VALUE.match(text, end)
                     if m is not None and not _is_placeholder(m.group(1)):
-                        yield m.span(1)
+                        found.append(m.span(1))
                 at = text.find(sep, at + 1)
         # "BEARER" in capitals is not looked for: the check is a cost on every string.
         if "earer" not in text and "Basic" not in text:
             return
-        low = text.lower()
+        low = ascii_lower(text)
         for root in ("bearer", "basic"):
             at = low.find(root)
             while at >= 0:
@@ -194,7 +198,7 @@ class SecretDetector:
                     and (root == "bearer" or text[at] == "B")
                     and (any(c.isdigit() for c in m.group(1)) or _AUTH_HEADER.search(text, max(0, at - 24), at))
                 ):
-                    yield m.span(1)
+                    found.append(m.span(1))
                 at = low.find(root, at + 1)
 
 
