@@ -116,8 +116,10 @@ _SHORT_TRIGGER = re.compile(r"[0-9@:=_-]")
 # The scan cache: every scanned string, up to this many characters in all, each entry also charged a
 # fixed amount for the dict slot and the string object (so a flood of short unique ids stays bounded).
 _CACHE_MAX_CHARS = 8 * 2**20
-_CACHE_ENTRY_COST = 80
+_CACHE_ENTRY_COST = 160  # bytes: the string object, the dict slot, the spans
 _MISSING: Any = object()
+# What most strings hold: one shared, never-mutated empty list, so a cached clean string costs no list.
+_NO_SPANS: list[tuple[int, int, str]] = []
 
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
@@ -462,7 +464,7 @@ class Redactor:
                 self._disable(detector)
                 return None
         if not found:
-            return []
+            return _NO_SPANS
         if len(found) > 1:
             found.sort()
         # Higher-priority detectors win overlaps (a URL password over the email it resembles). ``kept``
