@@ -325,17 +325,19 @@ class Redactor:
             return self._text(value, state)
         if tv is dict:
             for k, v in value.items():
-                if type(v) in _SCALAR_TYPES:
+                tv = type(v)
+                if tv in _SCALAR_TYPES:
                     continue
-                new = self._walk(v, state)
+                new = self._text(v, state) if tv is str else self._walk(v, state)
                 if new is not v:
                     value[k] = new  # same key: allowed while iterating
             return value
         if tv is list:
             for i, v in enumerate(value):
-                if type(v) in _SCALAR_TYPES:
+                tv = type(v)
+                if tv in _SCALAR_TYPES:
                     continue
-                new = self._walk(v, state)
+                new = self._text(v, state) if tv is str else self._walk(v, state)
                 if new is not v:
                     value[i] = new
             return value
