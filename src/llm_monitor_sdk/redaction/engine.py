@@ -259,10 +259,13 @@ class Redactor:
             record["user_id"] = keyed_hash(self._key or process_key(), record["user_id"])
         if state.counts:
             merged = dict(record.get("redactions") or {})
+            replaced = 0
             for entity, n in state.counts.items():
                 merged[entity] = merged.get(entity, 0) + n
+                if entity != FAILED_ENTITY:
+                    replaced += n
             record["redactions"] = merged
-            self.stats["redactions"] += sum(n for e, n in state.counts.items() if e != FAILED_ENTITY)
+            self.stats["redactions"] += replaced
         elif "redactions" not in record:
             record["redactions"] = {}
         return record
