@@ -8,7 +8,6 @@ Phone numbers live in :mod:`.phone` and credentials in :mod:`.secrets`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from ._base import Span, ascii_lower
 from ._numeric import image_of, run_profile, run_windows
@@ -30,8 +29,9 @@ class EmailDetector:
     # far more often glue ("email=jo@x.io") than part of the address.
     _local_tail = re.compile(r"[A-Za-z0-9._%+-]{1,64}\Z", _A)
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield every ``local@domain.tld`` span."""
+    def find(self, text: str) -> list[Span]:
+        """The span of every ``local@domain.tld``."""
+        found: list[Span] = []
         at = text.find("@")
         while at > 0:
             tail = self._local_tail.search(text, max(0, at - 64), at)
@@ -42,8 +42,9 @@ class EmailDetector:
                     start += 1
                 local = text[start:at]
                 if local and not local.endswith(".") and ".." not in local:
-                    yield start, dom.end()
+                    found.append((start, dom.end()))
             at = text.find("@", at + 1)
+        return found
 
 
 class CreditCardDetector:
@@ -55,13 +56,15 @@ class CreditCardDetector:
     _candidate = re.compile(r"(?<![\w.+-])\d++(?:[ -]\d++){0,7}+(?![\w]|[.,-]\d)", _A)
     _groups = re.compile(r"\d+", _A)
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield each valid card number; a trailing group (CVV, expiry) is trimmed when it breaks the check."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each valid card number; a trailing group (CVV, expiry) is trimmed when it breaks the check."""
+        found: list[Span] = []
         for lo, hi, digits, _ in run_windows(text, 1, 2):
             if digits >= 13:
-                yield from self._find(text, lo, hi)
+                self._find(text, lo, hi, found)
+        return found
 
-    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+    def _find(self, text: str, lo: int, hi: int, found: list[Span]) -> None:
         for m in self._candidate.finditer(text, lo, hi):
             cand = m.group()
             if len(cand) - cand.count(" ") - cand.count("-") < 13:
@@ -89,7 +92,7 @@ class CreditCardDetector:
                 if last > 1 and not _card_grouping_ok(sizes[:last]):
                     continue
                 if luhn_ok(digits):
-                    yield base, base + n + last - 1  # the digits and the one-character separators between
+                    found.append((base, base + n + last - 1))  # the digits and the one-character separators between
                     break
 
 
@@ -120,28 +123,30 @@ class SSNDetector:
         r"(?i:\bssn|social\s+security(?:\s+(?:number|no\.?|#))?)[\s:#=]{1,4}(\d{3})(\d{2})(\d{4})(?!\w)", _A
     )
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield each SSN span."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each SSN."""
+        found: list[Span] = []
         # The class image spells every dashed or spaced SSN "000.00.0000": bytes.find walks to each.
         image = image_of(text)
         at = image.find(b"000.00.0000")
         while at >= 0:
             m = self._pattern.match(text, at)
             if m is not None and ssn_ok(m.group(1), m.group(3), m.group(4)):
-                yield m.span()
+                found.append(m.span())
                 at = image.find(b"000.00.0000", m.end())
             else:
                 at = image.find(b"000.00.0000", at + 1)
         if b"000000000" not in image:
-            return  # the labelled form holds nine digits in a row
+            return found  # the labelled form holds nine digits in a row
         low = ascii_lower(text)
         for word in ("ssn", "social"):
             at = low.find(word)
             while at >= 0:
                 m = self._labeled.match(text, at)
                 if m is not None and ssn_ok(m.group(1), m.group(2), m.group(3)):
-                    yield m.start(1), m.end(3)
+                    found.append((m.start(1), m.end(3)))
                 at = low.find(word, at + 1)
+        return found
 
 
 class IBANDetector:
@@ -150,13 +155,15 @@ class IBANDetector:
     entity = "IBAN_CODE"
     _candidate = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(\d{2})((?: ?[A-Z0-9]{1,4}){3,9})", _A)
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield each valid IBAN; extra groups glued to the end are cut at the country's length."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each valid IBAN; extra groups glued to the end are cut at the country's length."""
+        found: list[Span] = []
         # Every IBAN holds a run of 6+ digits; its country code sits at most ~20 characters before.
         for lo, hi, _, _ in run_windows(text, 24, 40):
-            yield from self._find(text, lo, hi)
+            self._find(text, lo, hi, found)
+        return found
 
-    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+    def _find(self, text: str, lo: int, hi: int, found: list[Span]) -> None:
         for m in self._candidate.finditer(text, lo, hi):
             want = IBAN_LENGTHS.get(m.group(1))
             if want is None:
@@ -179,7 +186,7 @@ class IBANDetector:
                 if nxt < len(text) and text[nxt].isalnum():
                     continue
             if iban_ok(raw[:end].replace(" ", "")):
-                yield m.start(), m.start() + end
+                found.append((m.start(), m.start() + end))
 
 
 class IPAddressDetector:
@@ -195,8 +202,9 @@ class IPAddressDetector:
     _v6_chars = frozenset("0123456789abcdefABCDEF:.")
     _version_before = re.compile(r"(?i:version|ver\.?|release|build|v)\s?\Z")
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield each valid IPv4 and IPv6 address."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each valid IPv4 and IPv6 address."""
+        found: list[Span] = []
         for lo, hi, _, dots in run_windows(text, 1, 2) if run_profile(text)[1] else ():
             if dots < 3:
                 continue
@@ -204,26 +212,27 @@ class IPAddressDetector:
                 start = m.start()
                 if start and self._version_before.search(text, max(0, start - 9), start):
                     continue
-                yield m.span()
+                found.append(m.span())
         colons = text.count(":")
         if colons < 2:
-            return  # IPv6 holds "::" or seven colons
+            return found  # IPv6 holds "::" or seven colons
         if "::" in text:
             at = text.find("::")
             while at >= 0:
                 span = self._v6_around(text, at)
                 if span is not None:
-                    yield span
+                    found.append(span)
                     at = text.find("::", span[1])
                 else:
                     at = text.find("::", at + 2)
         if colons < 7:
-            return
+            return found
         for m in self._v6_full.finditer(text):  # the full form, eight groups
             span = self._v6_around(text, m.start() + 1)
             # Compressed addresses were yielded by the "::" walk above.
             if span is not None and "::" not in text[span[0] : span[1]]:
-                yield span
+                found.append(span)
+        return found
 
     def _v6_around(self, text: str, at: int) -> tuple[int, int] | None:
         chars = self._v6_chars

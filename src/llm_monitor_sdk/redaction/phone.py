@@ -19,7 +19,6 @@ and tracking numbers out: none of them has these groupings. No external library 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from ._base import Span
 from ._numeric import image_of, run_windows
@@ -149,13 +148,15 @@ class PhoneDetector:
 
     entity = "PHONE_NUMBER"
 
-    def find(self, text: str) -> Iterator[Span]:
-        """Yield each phone number; a run that fails whole is retried on its leading groups."""
+    def find(self, text: str) -> list[Span]:
+        """The span of each phone number; a run that fails whole is retried on its leading groups."""
+        found: list[Span] = []
         for lo, hi, digits, _ in run_windows(text, 2, 14):
             if digits >= 8:  # every accepted shape has 8 or more digits, all in one run
-                yield from self._find(text, lo, hi)
+                self._find(text, lo, hi, found)
+        return found
 
-    def _find(self, text: str, lo: int, hi: int) -> Iterator[Span]:
+    def _find(self, text: str, lo: int, hi: int, found: list[Span]) -> None:
         image = image_of(text)
         for m in _CANDIDATE.finditer(text, lo, hi):
             start = m.start()
@@ -186,7 +187,7 @@ class PhoneDetector:
                 raw = raw[: date.start()].rstrip(" /-.(")
             while len(raw) >= 7:
                 if phone_shape_ok(raw, text, start):
-                    yield start, start + len(raw)
+                    found.append((start, start + len(raw)))
                     break
                 # Drop the last group: "020 7946 0018 2 times" or "(555) 123-4567 / 89" keep the phone.
                 cut = max(raw.rfind(" "), raw.rfind("/"), raw.rfind("-"), raw.rfind("."))
