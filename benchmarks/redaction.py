@@ -464,6 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"redact_record on {len(chats)} realistic chat records (~{chat_bytes / 1000:.1f} KB of messages each, "
           f"all detectors, one core): {chat_rps:,.0f} records/s")  # fmt: skip
     print(f"throughput on the dense labelled corpus above (an entity or look-alike every ~60 chars): {dense_mbps:.1f} MB/s")
+    if args.quick:
+        # A few hundred prompts timed twice: too short a run to judge speed on a shared machine.
+        print("smoke run (--quick): throughput figures are indicative only; run without --quick to judge the targets")
+        return 0
     ok = ok and mbps >= TARGET_MBPS
     print(f"targets (recall, precision >= 0.99; redact_text >= {TARGET_MBPS:.0f} MB/s on typical prompts):",
           "met" if ok else "NOT met")  # fmt: skip
