@@ -328,31 +328,39 @@ def score(docs: list[tuple[str, list[Label]]], redactor) -> dict[str, dict[str, 
     return result
 
 
-def _best_time(items: list, run: Callable[[object], object], repeat: int, chunk: int = 50,
-               redactor: Any = None) -> float:
-    """CPU seconds for ``run`` over ``items``: each chunk of ``chunk`` items is timed ``repeat`` times and
-    its fastest pass kept (as ``timeit`` does: the fastest pass is the least disturbed by other
-    processes on a shared machine); the chunks' best times are summed. The passes are whole sweeps over
-    the corpus, so a chunk's ``repeat`` timings are spread over the run rather than taken back to back:
-    a few seconds of a slowed-down shared core then cost one sample per chunk, not all of them. The
-    redactor's cache of repeated strings is cleared before every chunk, so each pass is a cold scan."""
-    parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    best = [float("inf")] * len(parts)
-    for _ in range(repeat):
-        for n, part in enumerate(parts):
-            if redactor is not None:
-                redactor.clear_cache()
-            start = time.process_time()
-            for item in part:
-                run(item)
-            best[n] = min(best[n], time.process_time() - start)
-    return sum(best)
+class Sweeps:
+    """CPU-time measurements taken together: ``add`` registers a job (items, what to run on each, the
+    redactor whose cache to clear), ``run`` times every job's chunks ``repeat`` times, and ``seconds``
+    sums each chunk's fastest pass (as ``timeit`` does: the fastest pass is the least disturbed by other
+    processes on a shared machine).
 
+    The passes are interleaved: pass 1 of every job, then pass 2 of every job, and so on. On a shared
+    cloud core the same work can take twice as long for seconds at a time, whatever this process does;
+    interleaving spreads each chunk's samples over the whole measurement instead of letting one slow
+    stretch take all of them. The redactor's cache of repeated strings is cleared before every chunk,
+    so every pass is a cold scan."""
 
-def throughput(texts: list[str], redactor, repeat: int) -> float:
-    """MB/s of ``redact_text`` over the whole list (see :func:`_best_time`)."""
-    size = sum(len(t.encode()) for t in texts)
-    return size / _best_time(texts, redactor.redact_text, repeat, redactor=redactor) / 1e6
+    def __init__(self, chunk: int = 50) -> None:
+        self.chunk = chunk
+        self.jobs: dict[str, tuple[list[list[Any]], Callable[[Any], object], Any, list[float]]] = {}
+
+    def add(self, name: str, items: list, run: Callable[[Any], object], redactor: Any = None) -> None:
+        parts = [items[i : i + self.chunk] for i in range(0, len(items), self.chunk)]
+        self.jobs[name] = (parts, run, redactor, [float("inf")] * len(parts))
+
+    def run(self, repeat: int) -> None:
+        for _ in range(repeat):
+            for parts, run, redactor, best in self.jobs.values():
+                for n, part in enumerate(parts):
+                    if redactor is not None:
+                        redactor.clear_cache()
+                    start = time.process_time()
+                    for item in part:
+                        run(item)
+                    best[n] = min(best[n], time.process_time() - start)
+
+    def seconds(self, name: str) -> float:
+        return sum(self.jobs[name][3])
 
 
 def _prompt_record(text: str) -> dict:
@@ -363,14 +371,6 @@ def _prompt_record(text: str) -> dict:
         "metadata": {"feature": "support"},
         "tags": ["prod"],
     }
-
-
-def record_throughput(texts: list[str], redactor, repeat: int) -> float:
-    """MB/s of ``redact_record`` on one record per prompt. Building the record is part of each timed
-    call (``redact_record`` works in place) and costs about 1 µs."""
-    size = sum(len(t.encode()) for t in texts)
-    return size / _best_time(texts, lambda t: redactor.redact_record(_prompt_record(t)), repeat,
-                             redactor=redactor) / 1e6
 
 
 def chat_record(corpus: Corpus, i: int) -> dict:
@@ -404,17 +404,12 @@ def chat_record(corpus: Corpus, i: int) -> dict:
     }  # fmt: skip
 
 
-def chat_records_per_s(records: list[dict], redactor, repeat: int) -> tuple[float, float]:
-    """(records/s, average captured text in bytes) of ``redact_record`` on realistic chat records. Each
-    timed call redacts a fresh shallow-enough copy (``redact_record`` works in place); copying is
-    timed on its own and subtracted."""
+def _chat_copies(records: list[dict]) -> tuple[list[str], float]:
+    """The records as JSON (each timed call redacts a fresh copy: ``redact_record`` works in place) and
+    their average captured text in bytes."""
     text_bytes = sum(len(json.dumps(r["system_instructions"] + r["input_messages"] + r["output_messages"]))
                      for r in records) / len(records)  # fmt: skip
-    copies = [json.dumps(r) for r in records]
-    with_copy = _best_time(copies, lambda raw: redactor.redact_record(json.loads(raw)), repeat,
-                           redactor=redactor)
-    copy_only = _best_time(copies, json.loads, repeat)
-    return len(records) / max(with_copy - copy_only, 1e-9), text_bytes
+    return [json.dumps(r) for r in records], text_bytes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,11 +435,25 @@ def main(argv: list[str] | None = None) -> int:
     # it so that the garbage collector's full passes do not bill its traversal to the redactor.
     gc.collect()
     gc.freeze()
-    mbps = throughput(typical, build_redactor(RedactionConfig()), repeat)
-    rec_mbps = record_throughput(typical, build_redactor(RedactionConfig()), repeat)
     chats = [chat_record(corpus, i) for i in range(n_docs // 2)]
-    chat_rps, chat_bytes = chat_records_per_s(chats, build_redactor(RedactionConfig()), repeat)
-    dense_mbps = throughput(texts, build_redactor(RedactionConfig()), 1)
+    copies, chat_bytes = _chat_copies(chats)
+    typical_bytes = sum(len(t.encode()) for t in typical)
+    sweeps = Sweeps()
+    text_redactor, record_redactor, chat_redactor = (build_redactor(RedactionConfig()) for _ in range(3))
+    sweeps.add("text", typical, text_redactor.redact_text, text_redactor)
+    # Building the record is part of each timed call (redact_record works in place); it costs ~1 µs.
+    sweeps.add("record", typical, lambda t: record_redactor.redact_record(_prompt_record(t)), record_redactor)
+    sweeps.add("chat", copies, lambda raw: chat_redactor.redact_record(json.loads(raw)), chat_redactor)
+    sweeps.add("chat copy", copies, json.loads)  # subtracted from "chat"
+    sweeps.run(repeat)
+    mbps = typical_bytes / sweeps.seconds("text") / 1e6
+    rec_mbps = typical_bytes / sweeps.seconds("record") / 1e6
+    chat_rps = len(chats) / max(sweeps.seconds("chat") - sweeps.seconds("chat copy"), 1e-9)
+    dense = Sweeps()
+    dense_redactor = build_redactor(RedactionConfig())
+    dense.add("dense", texts, dense_redactor.redact_text, dense_redactor)
+    dense.run(1)
+    dense_mbps = mb / dense.seconds("dense")
 
     print(f"corpus: {n_docs} prompts, {mb:.2f} MB, seed {args.seed} (built in {build_s:.1f} s)")
     print(f"{'entity':<15}{'labelled':>9}{'recall':>9}{'precision':>11}")
