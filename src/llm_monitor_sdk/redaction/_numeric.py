@@ -1,9 +1,12 @@
-"""One shared pass that finds the number-like regions of a string for the digit-based detectors.
+"""One shared pass over a string for the digit-based detectors: its class image and number-like runs.
 
 Cards, SSNs, phone numbers, IPv4 addresses and IBANs all contain a run of at least six characters of
 digits and separators. Finding those runs once, and letting each detector run its precise pattern
-only inside them, costs one regex pass per string instead of five. The last result is cached by
-string identity because the detectors run one after another on the same string.
+only inside them, costs one regex pass per string instead of five. The same pass keeps the string's
+class image, on which the engine's gates and the detectors look up the shapes a type needs (an SSN's
+``000.00.0000``, an IBAN's ``AA00``, a phone number's opening groups) instead of scanning the text
+for them. The last result is cached by string identity because the detectors run one after another
+on the same string.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import re
 
 # The scan runs on a one-byte-per-character image of the string in which every ASCII digit is "0",
-# every separator " .()/-" is ".", every ASCII capital is "A" and everything else is " ". A pattern that starts with the literal
-# "0" lets the regex engine jump from digit to digit, about 2.5 times faster than a "\d" pattern on
-# the string itself. Encoding with "replace" keeps one byte per character, so offsets match. Runs
-# are not capped in length: a long run is one window, scanned whole by each detector.
+# every separator " .()/-" is ".", every ASCII capital is "A" and everything else is " ". A pattern
+# that starts with the literal "0" lets the regex engine jump from digit to digit, about 2.5 times
+# faster than a "\d" pattern on the string itself. Encoding with "replace" keeps one byte per
+# character, so offsets match. Runs are not capped in length: a long run is one window, scanned whole
+# by each detector.
 _IMAGE = bytes(
     ord("0") if chr(b).isdigit() and b < 128
     else ord(".") if chr(b) in " .()/-"
@@ -23,9 +27,9 @@ _IMAGE = bytes(
     for b in range(256)
 )  # fmt: skip
 _RUN = re.compile(rb"0[0.]{4,}0")
-# Shapes a whole type needs, as literals on the image (a memchr-speed test each): every dashed or
-# spaced SSN is "000.00.0000" and a bare one nine digits in a row; every IBAN opens with its country
-# code and check digits, "AA00".
+# Shapes a whole type needs, as byte literals on the image (one C-level substring test each, within a
+# run or near one): every dashed or spaced SSN is "000.00.0000" and a bare one nine digits in a row;
+# every IBAN opens with its country code and check digits, "AA00".
 _SSN_SHAPES = (b"000.00.0000", b"000000000")
 _IBAN_SHAPE = b"AA00"
 

@@ -45,8 +45,9 @@ _COMPILED = {name: re.compile(pattern, re.DOTALL | re.ASCII) for name, (_, patte
 _ANCHORED: dict[str, dict[str, tuple[str, int, str]]] = {
     "-": {"sk": ("sk-", 2, "openai_anthropic"), "at": ("glpat-", 5, "gitlab"),
           **{"x" + c: ("xox", 4, "slack_token") for c in "abposr"}},
-    "_": {"sk": ("sk_", 2, "stripe_secret"), "rk": ("rk_", 2, "stripe_restricted"), "ec": ("whsec_", 5, "stripe_webhook"),
-          **{"h" + c: ("gh", 3, "github") for c in "pousr"}, "ub": ("github_pat_", 6, "github")},
+    "_": {"sk": ("sk_", 2, "stripe_secret"), "rk": ("rk_", 2, "stripe_restricted"),
+          "ec": ("whsec_", 5, "stripe_webhook"), "ub": ("github_pat_", 6, "github"),
+          **{"h" + c: ("gh", 3, "github") for c in "pousr"}},
 }  # fmt: skip
 _FALLBACK = {"-": ("openai_anthropic", "gitlab", "slack_token", "pem"),
              "_": ("stripe_secret", "stripe_restricted", "stripe_webhook", "github")}  # fmt: skip
