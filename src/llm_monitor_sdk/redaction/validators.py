@@ -90,8 +90,8 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
     return a != 0 and a != 666 and a < 900 and group != "00" and serial != "0000"
 
 
-# Letters become their ISO 7064 values (A=10 ... Z=35) in one ``str.translate``; anything that is not
-# a digit or a letter is left in place and makes ``int()`` fail.
+# Letters become their ISO 7064 values (A=10 ... Z=35, either case) in one ``str.translate``; anything
+# else is left in place and rejected by the ASCII-digit check in ``iban_ok``.
 _IBAN_VALUES = {ord(c): str(10 + i % 26) for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase)}
 
 
