@@ -33,7 +33,6 @@ _RUN = re.compile(rb"0[0.]{4,}0")
 _SSN_SHAPES = (b"000.00.0000", b"000000000")
 _IBAN_SHAPE = b"AA00"
 
-Windows = list[tuple[int, int]]
 #: ``(start, end, digits, dots)`` of a numeric run or of a window of merged runs (the largest
 #: digit and dot counts of one run in it).
 Run = tuple[int, int, int, int]
@@ -96,12 +95,6 @@ def run_profile(text: str) -> Profile:
     return entry[4] if entry[0] is text else _entry(text)[4]
 
 
-def numeric_runs(text: str) -> Windows:
-    """``(start, end)`` of each run of ASCII digits and the separators `` .()/-`` (at least 6 characters,
-    a digit at both ends)."""
-    return [(lo, hi) for lo, hi, _, _ in _entry(text)[2]]
-
-
 def run_windows(text: str, before: int, after: int) -> list[Run]:
     """The numeric runs widened by ``before``/``after`` characters and merged where they overlap, as
     ``(start, end, digits, dots)``: a detector skips the windows whose runs are too small for it."""
@@ -129,4 +122,4 @@ def _widen(runs: list[Run], size: int, before: int, after: int) -> list[Run]:
     return windows
 
 
-__all__ = ["image_of", "numeric_runs", "run_profile", "run_windows"]
+__all__ = ["image_of", "run_profile", "run_windows"]

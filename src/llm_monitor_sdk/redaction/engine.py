@@ -296,24 +296,7 @@ class Redactor:
                         obj[k] = new
             elif k == "parts" and tv is list:
                 for i, part in enumerate(v):
-                    if type(part) is not dict:
-                        v[i] = self._walk(part, state)
-                        continue
-                    if "parts" in part:
-                        self._message_like(part, state)
-                        continue
-                    # A part, done in line (this loop runs for every part of every message).
-                    for pk, pv in part.items():
-                        tpv = type(pv)
-                        if tpv is str:
-                            if pk not in _STRUCTURAL_KEYS:
-                                new = text(pv, state)
-                                if new is not pv:
-                                    part[pk] = new
-                        elif tpv not in _SCALAR_TYPES:
-                            new = self._walk(pv, state)
-                            if new is not pv:
-                                part[pk] = new
+                    v[i] = self._message_like(part, state) if type(part) is dict else self._walk(part, state)
             elif tv not in _SCALAR_TYPES:
                 new = self._walk(v, state)
                 if new is not v:
