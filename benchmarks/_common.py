@@ -27,17 +27,24 @@ PROVIDER_MODULES = {"openai": "openai", "anthropic": "anthropic", "google_genai"
 ADAPTER_MODULES = {name: f"llm_monitor_sdk.instrumentation.{name}" for name in PROVIDER_MODULES}
 
 #: Text of every fake reply: long enough for 200 stream chunks (the fake sends at most one per character).
-REPLY_TEXT = ("The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 6).strip()
+REPLY_TEXT = (
+    "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 6
+).strip()
 PROMPT = "Summarise the plot of Hamlet in two sentences for a ten-year-old reader."
 
 
-def parse_args(description: str, configure: Callable[[argparse.ArgumentParser], None] | None = None,
-               ) -> argparse.Namespace:
+def parse_args(
+    description: str,
+    configure: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
     """Common command line: ``--quick`` (a few seconds, used by CI as a smoke test) and ``--providers``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny workloads: checks the script runs")
-    parser.add_argument("--providers", default=",".join(PROVIDER_MODULES),
-                        help="comma list of providers to measure (default: every installed one)")
+    parser.add_argument(
+        "--providers",
+        default=",".join(PROVIDER_MODULES),
+        help="comma list of providers to measure (default: every installed one)",
+    )
     if configure is not None:
         configure(parser)
     return parser.parse_args()
@@ -108,7 +115,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        print("| " + " | ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        print(
+            "| "
+            + " | ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True))
+            + " |"
+        )
         if n == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     print()
@@ -141,7 +152,7 @@ def count_lines(path: str) -> int:
     folder, name = os.path.split(path)
     total = 0
     for entry in os.listdir(folder or "."):
-        if entry == name or (entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()):
+        if entry == name or (entry.startswith(name + ".") and entry[len(name) + 1 :].isdigit()):
             with open(os.path.join(folder, entry), "rb") as handle:
                 total += sum(1 for _ in handle)
     return total
@@ -189,8 +200,9 @@ def make_workload(provider: str, chunks: int = 200, fake: Any = None) -> Workloa
             return client.messages.create(model=model, max_tokens=512, messages=messages)
 
         def stream() -> int:
-            return sum(1 for _ in client.messages.create(model=model, max_tokens=512, messages=messages,
-                                                         stream=True))
+            return sum(
+                1 for _ in client.messages.create(model=model, max_tokens=512, messages=messages, stream=True)
+            )
 
         def acall() -> Awaitable[Any]:
             return aclient.messages.create(model=model, max_tokens=512, messages=messages)
@@ -213,8 +225,9 @@ def make_workload(provider: str, chunks: int = 200, fake: Any = None) -> Workloa
     return Workload(provider, call, stream, acall)
 
 
-def run_async_batches(acall: Callable[[], Awaitable[Any]], total: int, batch: int,
-                      loop: asyncio.AbstractEventLoop) -> None:
+def run_async_batches(
+    acall: Callable[[], Awaitable[Any]], total: int, batch: int, loop: asyncio.AbstractEventLoop
+) -> None:
     """``total`` async calls, ``batch`` at a time with ``asyncio.gather``."""
 
     async def main() -> None:

@@ -26,7 +26,9 @@ def main() -> None:
     """Run the burst and print the counts."""
 
     def configure(parser: object) -> None:
-        parser.add_argument("--calls", type=int, default=None, help="total calls (default 100,000; --quick: 400)")  # type: ignore[attr-defined]
+        parser.add_argument(
+            "--calls", type=int, default=None, help="total calls (default 100,000; --quick: 400)"
+        )  # type: ignore[attr-defined]
         parser.add_argument("--threads", type=int, default=8)  # type: ignore[attr-defined]
 
     args = common.parse_args(__doc__.splitlines()[0], configure)

@@ -41,12 +41,12 @@ class Sizes:
     def __init__(self, quick: bool) -> None:
         self.rounds = 1 if quick else 10
         self.warmup = 5 if quick else 200
-        self.sync_block = 10 if quick else 300         # (A) 10 x 300 = 3,000 calls per side
-        self.stream_block = 1 if quick else 30         # (B) 10 x 30 = 300 streams per side
-        self.async_block = 10 if quick else 100        # (C) 10 x 100 = 1,000 calls per side
+        self.sync_block = 10 if quick else 300  # (A) 10 x 300 = 3,000 calls per side
+        self.stream_block = 1 if quick else 30  # (B) 10 x 30 = 300 streams per side
+        self.async_block = 10 if quick else 100  # (C) 10 x 100 = 1,000 calls per side
         self.async_batch = 10 if quick else 50
         self.chunks = 40 if quick else 200
-        self.iso_block = 100 if quick else 5_000       # isolation: calls per block
+        self.iso_block = 100 if quick else 5_000  # isolation: calls per block
 
 
 class Block:
@@ -90,7 +90,7 @@ def alternate(run_block: Callable[[], Block], rounds: int) -> tuple[list[Block],
     bare: list[Block] = []
     inst: list[Block] = []
     for r in range(rounds):
-        for instrumented in ((False, True) if r % 2 == 0 else (True, False)):
+        for instrumented in (False, True) if r % 2 == 0 else (True, False):
             if instrumented:
                 lm.instrument()
             gc.collect()
@@ -113,8 +113,16 @@ def _row(label: str, bare: list[Block], inst: list[Block], chunks: int | None) -
     return row
 
 
-HEADERS = ["workload", "bare µs/call", "instr. µs/call", "overhead µs", "ratio",
-           "caller CPU overhead µs", "mean-wall overhead µs", "overhead µs/chunk"]
+HEADERS = [
+    "workload",
+    "bare µs/call",
+    "instr. µs/call",
+    "overhead µs",
+    "ratio",
+    "caller CPU overhead µs",
+    "mean-wall overhead µs",
+    "overhead µs/chunk",
+]
 
 
 def measure_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
@@ -136,8 +144,9 @@ def measure_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
     rows.append(_row(f"{provider} A: sync", bare, inst, None))
     bare, inst = alternate(lambda: _time_calls(work.stream, sizes.stream_block), sizes.rounds)
     rows.append(_row(f"{provider} B: stream x{chunks}", bare, inst, chunks))
-    bare, inst = alternate(lambda: _time_async(work.acall, sizes.async_block, sizes.async_batch, loop),
-                           sizes.rounds)
+    bare, inst = alternate(
+        lambda: _time_async(work.acall, sizes.async_block, sizes.async_batch, loop), sizes.rounds
+    )
     rows.append(_row(f"{provider} C: async x{sizes.async_batch}", bare, inst, None))
     loop.close()
     return rows
@@ -168,17 +177,29 @@ def _canned(provider: str) -> tuple[Any, list[Any], dict[str, Any], dict[str, An
     if provider == "openai":
         client = fake.openai_client(in_process=True)
         kwargs = {"model": "gpt-4o-mini", "messages": messages}
-        return (client.chat.completions.create(**kwargs),
-                list(client.chat.completions.create(**kwargs, stream=True)), kwargs, {**kwargs, "stream": True})
+        return (
+            client.chat.completions.create(**kwargs),
+            list(client.chat.completions.create(**kwargs, stream=True)),
+            kwargs,
+            {**kwargs, "stream": True},
+        )
     if provider == "anthropic":
         client = fake.anthropic_client(in_process=True)
         kwargs = {"model": "claude-3-5-haiku-latest", "max_tokens": 512, "messages": messages}
-        return (client.messages.create(**kwargs), list(client.messages.create(**kwargs, stream=True)),
-                kwargs, {**kwargs, "stream": True})
+        return (
+            client.messages.create(**kwargs),
+            list(client.messages.create(**kwargs, stream=True)),
+            kwargs,
+            {**kwargs, "stream": True},
+        )
     client = fake.genai_client(in_process=True)
     kwargs = {"model": "gemini-2.5-flash", "contents": common.PROMPT}
-    return (client.models.generate_content(**kwargs), list(client.models.generate_content_stream(**kwargs)),
-            kwargs, kwargs)
+    return (
+        client.models.generate_content(**kwargs),
+        list(client.models.generate_content_stream(**kwargs)),
+        kwargs,
+        kwargs,
+    )
 
 
 def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
@@ -210,6 +231,7 @@ def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
         def run() -> None:
             for _ in fn(**stream_kwargs):
                 pass
+
         return run
 
     cases = [
@@ -226,7 +248,7 @@ def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
             bare: list[Block] = []
             inst: list[Block] = []
             for r in range(sizes.rounds):
-                for which in ((bare_fn, inst_fn) if r % 2 == 0 else (inst_fn, bare_fn)):
+                for which in (bare_fn, inst_fn) if r % 2 == 0 else (inst_fn, bare_fn):
                     lm.flush(60)  # the worker's backlog never runs inside a timed block
                     gc.collect()
                     (bare if which is bare_fn else inst).append(_time_calls(which, n))
@@ -246,8 +268,13 @@ def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
     return rows
 
 
-ISO_HEADERS = ["stand-in call", "bare µs/call", "overhead µs (median)", "caller CPU overhead µs",
-               "caller CPU µs/chunk"]
+ISO_HEADERS = [
+    "stand-in call",
+    "bare µs/call",
+    "overhead µs (median)",
+    "caller CPU overhead µs",
+    "caller CPU µs/chunk",
+]
 
 
 def main() -> None:
@@ -257,8 +284,10 @@ def main() -> None:
     jsonl = common.use_temp_jsonl()
     providers = common.available_providers(args.providers)
     common.print_header("llm-monitor-sdk: caller-side overhead (in-process, alternating blocks)")
-    print(f"config: default (JSONL exporter -> {jsonl}, redaction on); {sizes.rounds} rounds per workload;"
-          f" A {sizes.sync_block}, B {sizes.stream_block}, C {sizes.async_block} calls per block\n")
+    print(
+        f"config: default (JSONL exporter -> {jsonl}, redaction on); {sizes.rounds} rounds per workload;"
+        f" A {sizes.sync_block}, B {sizes.stream_block}, C {sizes.async_block} calls per block\n"
+    )
     rows: list[list[Any]] = []
     for provider in providers:
         rows.extend(measure_provider(provider, sizes))
@@ -270,7 +299,9 @@ def main() -> None:
     print("SDK alone (stand-in provider method returning canned objects; CPU = caller thread only):\n")
     common.print_table(ISO_HEADERS, iso)
     stats = lm.stats()
-    print(f"records dropped: {stats.get('dropped', 0)}; internal errors: {stats.get('internal_errors') or 'none'}")
+    print(
+        f"records dropped: {stats.get('dropped', 0)}; internal errors: {stats.get('internal_errors') or 'none'}"
+    )
 
 
 if __name__ == "__main__":

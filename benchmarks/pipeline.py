@@ -47,8 +47,10 @@ _RECEIVER = textwrap.dedent("""
     server.serve_forever()
 """)
 
-_PHRASE = ("the model answered quickly and the customer seemed satisfied with the result of the analysis "
-           "while our team reviewed quarterly revenue figures and shipping delays across three regions")
+_PHRASE = (
+    "the model answered quickly and the customer seemed satisfied with the result of the analysis "
+    "while our team reviewed quarterly revenue figures and shipping delays across three regions"
+)
 _WORDS = _PHRASE.split()
 
 
@@ -77,16 +79,28 @@ def make_calls(count: int) -> list[Any]:
     # Every call gets its own prompt and response text: the redactor's cache of repeated strings
     # (system prompts, resent history) must not flatter the numbers; this is the cold-scan case.
     def response(i: int) -> Any:
-        return ChatCompletion.model_validate({
-            "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": _text(i, 1000, i % 3 == 0)}}],
-            "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500},
-        })
+        return ChatCompletion.model_validate(
+            {
+                "id": f"chatcmpl-{i}",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": "gpt-4o-mini",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": _text(i, 1000, i % 3 == 0)},
+                    }
+                ],
+                "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500},
+            }
+        )
 
     def prompt(i: int) -> list[dict[str, str]]:
-        return [{"role": "system", "content": "You are a concise analyst."},
-                {"role": "user", "content": _text(i + 100_000, 950, i % 4 == 0)}]
+        return [
+            {"role": "system", "content": "You are a concise analyst."},
+            {"role": "user", "content": _text(i + 100_000, 950, i % 4 == 0)},
+        ]
 
     state = {"i": 0}
 
@@ -149,10 +163,20 @@ def memory(total: int, checkpoints: int) -> list[list[Any]]:
     from llm_monitor_sdk.instrumentation._call import make_wrapper
     from llm_monitor_sdk.instrumentation.openai import ChatCompletionsAdapter
 
-    payload = {"id": "chatcmpl-m", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o-mini",
-               "choices": [{"index": 0, "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": _text(7, 1000, True)}}],
-               "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500}}
+    payload = {
+        "id": "chatcmpl-m",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": _text(7, 1000, True)},
+            }
+        ],
+        "usage": {"prompt_tokens": 260, "completion_tokens": 240, "total_tokens": 500},
+    }
     prompt = [{"role": "user", "content": _text(9, 1000, True)}]
 
     def create(**kwargs: Any) -> Any:
@@ -209,17 +233,30 @@ def main() -> None:
                     settings = {"exporters": [lm.exporters.HTTPExporter(url, max_queue_batches=1024)]}
                 rate, stats = throughput(calls, redact=redact, **settings)
                 exported = sum(e.get("exported", 0) for e in stats.get("exporters", {}).values())
-                rows.append([exporter, "on" if redact else "off", len(calls), rate, 1e6 / rate,
-                             stats.get("dropped", 0), exported])
+                rows.append(
+                    [
+                        exporter,
+                        "on" if redact else "off",
+                        len(calls),
+                        rate,
+                        1e6 / rate,
+                        stats.get("dropped", 0),
+                        exported,
+                    ]
+                )
     finally:
         receiver.terminate()
         receiver.wait(5)
-    print(f"Throughput ({n:,} records of ~2 KB text each; JSONL file {jsonl}; HTTP to a loopback receiver):\n")
-    common.print_table(["exporter", "redaction", "records", "records/s", "µs/record", "dropped", "exported"],
-                       rows)
+    print(
+        f"Throughput ({n:,} records of ~2 KB text each; JSONL file {jsonl}; HTTP to a loopback receiver):\n"
+    )
+    common.print_table(
+        ["exporter", "redaction", "records", "records/s", "µs/record", "dropped", "exported"], rows
+    )
     print(f"Retained memory (tracemalloc, default configuration, {total:,} calls):\n")
-    common.print_table(["calls", "traced MB above baseline", "elapsed s"],
-                       memory(total, 2 if args.quick else 10))
+    common.print_table(
+        ["calls", "traced MB above baseline", "elapsed s"], memory(total, 2 if args.quick else 10)
+    )
     print(f"threads alive at exit: {[t.name for t in threading.enumerate()]}")
 
 

@@ -32,7 +32,9 @@ from llm_monitor_sdk.redaction import BUILTIN_ENTITIES, RedactionConfig, build_r
 Label = tuple[int, int, str]
 TARGET_RECALL = TARGET_PRECISION = 0.99
 TARGET_MBPS = 20.0  # typical prompts through redact_text, all detectors, one core
-TARGET_RECORDS_PER_S = 10_000  # the export worker's budget (performance issue), reported, not part of the verdict
+TARGET_RECORDS_PER_S = (
+    10_000  # the export worker's budget (performance issue), reported, not part of the verdict
+)
 
 
 class Doc:
@@ -90,12 +92,42 @@ class Corpus:
                 f"+91 22 {self.digits(4, '23456')} {self.digits(4)}", f"022 {self.digits(4, '23456')} {self.digits(4)}",
             ])  # fmt: skip
         if country == "E164":
-            return "+" + r.choice(["1", "7", "33", "34", "39", "44", "49", "52", "61", "81", "86", "351", "353", "971"]) + self.digits(r.randint(8, 10), "123456789")
-        fake = self.fakers[{"US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "BR": "pt_BR"}[country]]
+            return (
+                "+"
+                + r.choice(
+                    ["1", "7", "33", "34", "39", "44", "49", "52", "61", "81", "86", "351", "353", "971"]
+                )
+                + self.digits(r.randint(8, 10), "123456789")
+            )
+        fake = self.fakers[
+            {"US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "BR": "pt_BR"}[country]
+        ]
         while True:
             number = fake.phone_number()
             # Faker's de_DE provider also emits strings like "00008063608" that no numbering plan has.
-            if country == "DE" and not number.startswith(("+49", "(01", "(02", "(03", "(04", "(05", "(06", "(07", "(08", "(09", "01", "02", "03", "04", "05", "06", "07", "08", "09")):
+            if country == "DE" and not number.startswith(
+                (
+                    "+49",
+                    "(01",
+                    "(02",
+                    "(03",
+                    "(04",
+                    "(05",
+                    "(06",
+                    "(07",
+                    "(08",
+                    "(09",
+                    "01",
+                    "02",
+                    "03",
+                    "04",
+                    "05",
+                    "06",
+                    "07",
+                    "08",
+                    "09",
+                )
+            ):
                 continue
             return number
 
@@ -170,12 +202,16 @@ class Corpus:
             return f"curl -H 'Authorization: Bearer {key}' https://api.example.com/v1/items", key
         if choice == 11:
             pw = self.en.password(length=r.randint(8, 16), special_chars=False)
-            return r.choice([f"password={pw}", f'"password": "{pw}"', f"DB_PASSWORD: {pw}", f"api_key: {pw}"]), pw
+            return r.choice(
+                [f"password={pw}", f'"password": "{pw}"', f"DB_PASSWORD: {pw}", f"api_key: {pw}"]
+            ), pw
         if choice == 12:
             pw = self.en.password(length=12, special_chars=False)
             return f"DATABASE_URL=postgres://app_user:{pw}@db.internal:5432/prod", pw
         if choice == 13:
-            body = "\n".join(t(64, string.ascii_letters + string.digits + "+/") for _ in range(r.randint(3, 8)))
+            body = "\n".join(
+                t(64, string.ascii_letters + string.digits + "+/") for _ in range(r.randint(3, 8))
+            )
             key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
             return f"here is the key:\n{key}\n", key
         key = "whsec_" + t(32)
@@ -196,7 +232,11 @@ class Corpus:
             doc.add_entity(r.choice(["My card number is {} and it was charged twice. ", "card: {} exp 04/27 ",
                                      '"card_number": "{}", ', "Charge {} for the renewal. "]), self.card(), entity)  # fmt: skip
         elif entity == "US_SSN":
-            doc.add_entity(r.choice(["My SSN is {}. ", "social security number {} on the form ", "ssn: {}\n"]), en.ssn(), entity)
+            doc.add_entity(
+                r.choice(["My SSN is {}. ", "social security number {} on the form ", "ssn: {}\n"]),
+                en.ssn(),
+                entity,
+            )
         elif entity == "IBAN_CODE":
             doc.add_entity(r.choice(["Please wire it to IBAN {} today. ", "IBAN: {}\n", "account {} (Sparkasse) "]),
                            self.iban(), entity)  # fmt: skip
@@ -260,12 +300,17 @@ class Corpus:
         if kind < 0.6:
             return self.en.paragraph(nb_sentences=r.randint(2, 6)) + " "
         if kind < 0.8:
-            return json.dumps({"task": self.en.bs(), "priority": r.randint(1, 5), "notes": self.en.sentence()}) + "\n"
+            return (
+                json.dumps({"task": self.en.bs(), "priority": r.randint(1, 5), "notes": self.en.sentence()})
+                + "\n"
+            )
         return f"def {self.en.word()}_{self.en.word()}(x):\n    return x * {r.randint(2, 9)}\n"
 
     def document(self, target_size: int) -> tuple[str, list[Label]]:
         doc = Doc()
-        doc.add(self.rng.choice(["You are a helpful assistant. ", "Summarize the following ticket.\n", "User: "]))
+        doc.add(
+            self.rng.choice(["You are a helpful assistant. ", "Summarize the following ticket.\n", "User: "])
+        )
         while doc.size < target_size:
             roll = self.rng.random()
             if roll < 0.25:
@@ -289,7 +334,9 @@ def typical_prompt(corpus: Corpus) -> str:
         elif roll < 0.16:
             doc.add(corpus.negative())
         elif roll < 0.3:
-            doc.add(f"```python\ndef {en.word()}_{en.word()}(items):\n    return [x for x in items if x.{en.word()}]\n```\n")
+            doc.add(
+                f"```python\ndef {en.word()}_{en.word()}(items):\n    return [x for x in items if x.{en.word()}]\n```\n"
+            )
         else:
             doc.add(en.paragraph(nb_sentences=r.randint(3, 8)) + "\n")
     return doc.text()
@@ -459,7 +506,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'entity':<15}{'labelled':>9}{'recall':>9}{'precision':>11}")
     ok = True
     for ent, row in quality.items():
-        flag = "" if row["recall"] >= TARGET_RECALL and row["precision"] >= TARGET_PRECISION else "  <-- below target"
+        flag = (
+            ""
+            if row["recall"] >= TARGET_RECALL and row["precision"] >= TARGET_PRECISION
+            else "  <-- below target"
+        )
         ok = ok and not flag
         print(f"{ent:<15}{row['gold']:>9}{row['recall']:>9.4f}{row['precision']:>11.4f}{flag}")
         for sample in row["misses"]:
@@ -472,10 +523,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  redact_record: {rec_mbps:6.1f} MB/s")
     print(f"redact_record on {len(chats)} realistic chat records (~{chat_bytes / 1000:.1f} KB of messages each, "
           f"all detectors, one core): {chat_rps:,.0f} records/s")  # fmt: skip
-    print(f"throughput on the dense labelled corpus above (an entity or look-alike every ~60 chars): {dense_mbps:.1f} MB/s")
+    print(
+        f"throughput on the dense labelled corpus above (an entity or look-alike every ~60 chars): {dense_mbps:.1f} MB/s"
+    )
     if args.quick:
         # A few hundred prompts timed twice: too short a run to judge speed on a shared machine.
-        print("smoke run (--quick): throughput figures are indicative only; run without --quick to judge the targets")
+        print(
+            "smoke run (--quick): throughput figures are indicative only; run without --quick to judge the targets"
+        )
         return 0
     ok = ok and mbps >= TARGET_MBPS
     print(f"targets (recall, precision >= 0.99; redact_text >= {TARGET_MBPS:.0f} MB/s on typical prompts):",

@@ -56,16 +56,26 @@ def patched_modules(providers: list[str]) -> list[str]:
 
 def sample(modules: list[str], env: dict[str, str]) -> dict[str, float]:
     """One fresh interpreter's timings, in seconds."""
-    out = subprocess.run([common.python(), "-c", _CHILD, ",".join(modules)], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [common.python(), "-c", _CHILD, ",".join(modules)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     """Run the samples and print the medians."""
-    args = common.parse_args(__doc__.splitlines()[0], lambda parser: parser.add_argument(
-        "--source", action="store_true",
-        help="no bytecode cache: every process compiles the SDK's sources (a worst case, e.g. a read-only tree)"))
+    args = common.parse_args(
+        __doc__.splitlines()[0],
+        lambda parser: parser.add_argument(
+            "--source",
+            action="store_true",
+            help="no bytecode cache: every process compiles the SDK's sources (a worst case, e.g. a read-only tree)",
+        ),
+    )
     runs = 1 if args.quick else 15
     providers = common.available_providers(args.providers)
     modules = [common.PROVIDER_MODULES[p] for p in providers]
@@ -89,12 +99,20 @@ def main() -> None:
     )
     for title, imports in scenarios:
         samples = [sample(imports, env) for _ in range(runs)]
-        rows = [[label, common.median([s[key] for s in samples]) * 1e3, min(s[key] for s in samples) * 1e3,
-                 max(s[key] for s in samples) * 1e3]
-                for label, key in (("provider imports", "providers"),
-                                   ("import llm_monitor_sdk", "import"),
-                                   ("llm_monitor_sdk.instrument()", "instrument"),
-                                   ("SDK total (import + instrument)", "total"))]
+        rows = [
+            [
+                label,
+                common.median([s[key] for s in samples]) * 1e3,
+                min(s[key] for s in samples) * 1e3,
+                max(s[key] for s in samples) * 1e3,
+            ]
+            for label, key in (
+                ("provider imports", "providers"),
+                ("import llm_monitor_sdk", "import"),
+                ("llm_monitor_sdk.instrument()", "instrument"),
+                ("SDK total (import + instrument)", "total"),
+            )
+        ]
         print(title + ":\n")
         common.print_table(["step", "median ms", "min ms", "max ms"], rows)
 

@@ -43,7 +43,9 @@ class OTLPReceiver(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.path == "/v1/traces":
             request = ExportTraceServiceRequest.FromString(body)
-            RECEIVED.extend(span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans)
+            RECEIVED.extend(
+                span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans
+            )
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -54,8 +56,11 @@ class OTLPReceiver(BaseHTTPRequestHandler):
 
 def print_tree() -> None:
     """Print the received spans as a tree, following parent span ids."""
-    kinds = {ProtoSpan.SPAN_KIND_SERVER: "SERVER", ProtoSpan.SPAN_KIND_CLIENT: "CLIENT",
-             ProtoSpan.SPAN_KIND_INTERNAL: "INTERNAL"}
+    kinds = {
+        ProtoSpan.SPAN_KIND_SERVER: "SERVER",
+        ProtoSpan.SPAN_KIND_CLIENT: "CLIENT",
+        ProtoSpan.SPAN_KIND_INTERNAL: "INTERNAL",
+    }
     children: dict[bytes, list[Any]] = {}
     for span in RECEIVED:
         children.setdefault(span.parent_span_id, []).append(span)
@@ -63,8 +68,13 @@ def print_tree() -> None:
     def show(span: Any, depth: int) -> None:
         attrs = {kv.key: kv.value for kv in span.attributes}
         details = []
-        for key in ("gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-                    "llm_monitor.cost_usd", "llm_monitor.tenant_id"):
+        for key in (
+            "gen_ai.provider.name",
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.output_tokens",
+            "llm_monitor.cost_usd",
+            "llm_monitor.tenant_id",
+        ):
             if key in attrs:
                 value = attrs[key]
                 details.append(f"{key}={getattr(value, value.WhichOneof('value'))}")
@@ -96,10 +106,12 @@ def main() -> None:
         @lm.observe("answer_question", tenant_id="acme", feature="support")
         def answer_question(question: str) -> str:
             draft = client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+            )
             final = client.chat.completions.create(
                 model="gpt-4o-mini",
-                messages=[{"role": "user", "content": f"Shorten: {draft.choices[0].message.content}"}])
+                messages=[{"role": "user", "content": f"Shorten: {draft.choices[0].message.content}"}],
+            )
             return final.choices[0].message.content or ""
 
         with tracer.start_as_current_span("GET /ask", kind=trace.SpanKind.SERVER):

@@ -1,6 +1,6 @@
 """Context follows the work: asyncio tasks automatically, thread pools with ContextThreadPoolExecutor.
 
-    python examples/threads_and_async.py
+python examples/threads_and_async.py
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ def main() -> None:
         aclient = fake.openai_client(async_=True)
 
         def ask(question: str) -> str:
-            reply = client.chat.completions.create(model="gpt-4o-mini",
-                                                   messages=[{"role": "user", "content": question}])
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+            )
             return reply.choices[0].message.content or ""
 
         @lm.observe("batch")
@@ -30,8 +31,9 @@ def main() -> None:
 
         async def per_user(user: str) -> None:
             with lm.context(user_id=user):  # each task keeps its own user
-                await aclient.chat.completions.create(model="gpt-4o-mini",
-                                                      messages=[{"role": "user", "content": "hi"}])
+                await aclient.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+                )
 
         async def many_users() -> None:
             await asyncio.gather(*(per_user(f"user-{i}") for i in range(5)))
@@ -42,8 +44,10 @@ def main() -> None:
         lm.flush()
     span = exporter.spans[0]
     threaded = [r for r in exporter.calls if r["parent_span_id"] == span["span_id"]]
-    print(f"{len(threaded)} thread-pool calls are children of span {span['name']!r}, user "
-          f"{sorted({r['user_id'] for r in threaded})}")
+    print(
+        f"{len(threaded)} thread-pool calls are children of span {span['name']!r}, user "
+        f"{sorted({r['user_id'] for r in threaded})}"
+    )
     print("async users:", sorted(r["user_id"] for r in exporter.calls if r["parent_span_id"] is None))
     lm.uninstrument()
 

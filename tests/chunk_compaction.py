@@ -34,12 +34,22 @@ def assert_same_for_every_prefix(adapter: Adapter, chunks: list[Any]) -> None:
         assert fill(adapter, kept(adapter, prefix)) == fill(adapter, prefix), f"prefix of {end} chunks"
 
 
-VOLATILE = ("record_id", "trace_id", "span_id", "started_at", "ended_at", "latency_ms", "ttft_ms",
-            "response_id", "request_id")
+VOLATILE = (
+    "record_id",
+    "trace_id",
+    "span_id",
+    "started_at",
+    "ended_at",
+    "latency_ms",
+    "ttft_ms",
+    "response_id",
+    "request_id",
+)
 
 
-def instrumented_stream(monkeypatch: Any, exporter: Any, adapter_class: type[Adapter], provider: str,
-                        run_stream: Any) -> tuple[str, dict[str, Any], list[Any]]:
+def instrumented_stream(
+    monkeypatch: Any, exporter: Any, adapter_class: type[Adapter], provider: str, run_stream: Any
+) -> tuple[str, dict[str, Any], list[Any]]:
     """Run one instrumented stream (``run_stream()`` returns the text the caller received).
 
     Returns that text, the record without its per-call fields, and what the stream proxy kept

@@ -48,8 +48,13 @@ def instrument(
     overrides: dict[str, Any] = dict(settings)
     if exporters is not None:
         overrides["exporters"] = exporters
-    for name, value in (("capture_content", capture_content), ("redact", redact), ("budgets", budgets),
-                        ("service_name", service_name), ("on_budget_alert", on_budget_alert)):
+    for name, value in (
+        ("capture_content", capture_content),
+        ("redact", redact),
+        ("budgets", budgets),
+        ("service_name", service_name),
+        ("on_budget_alert", on_budget_alert),
+    ):
         if value is not None:
             overrides[name] = value
     config = load_settings(**overrides)
@@ -122,7 +127,13 @@ def stats() -> dict[str, Any]:
     cost, error rate, per-model breakdown, queue drops and per-exporter exported/failed counts."""
     monitor = _runtime.active or _last
     if monitor is None:
-        return {"calls": 0, "by_status": {}, "dropped": 0, "exporters": {}, "internal_errors": internal_error_counts()}
+        return {
+            "calls": 0,
+            "by_status": {},
+            "dropped": 0,
+            "exporters": {},
+            "internal_errors": internal_error_counts(),
+        }
     return monitor.stats()
 
 

@@ -30,15 +30,21 @@ def _installed(module: str) -> bool:
 def _openai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
     client = fake.openai_client()
     aclient = fake.openai_client(async_=True)
-    messages = [{"role": "system", "content": "You are a support assistant."},
-                {"role": "user", "content": _QUESTION}]
+    messages = [
+        {"role": "system", "content": "You are a support assistant."},
+        {"role": "user", "content": _QUESTION},
+    ]
 
     def plain() -> Any:
         return client.chat.completions.create(model="gpt-4o-mini", messages=messages)
 
     def streaming() -> Any:
-        stream = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True,
-                                                extra_headers=fake_headers(chunks=8, chunk_delay=0.005))
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=messages,
+            stream=True,
+            extra_headers=fake_headers(chunks=8, chunk_delay=0.005),
+        )
         return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
     def responses() -> Any:
@@ -51,8 +57,9 @@ def _openai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
         return asyncio.run(run())
 
     def failing() -> Any:
-        return client.chat.completions.create(model="gpt-4o-mini", messages=messages,
-                                              extra_headers=fake_headers(status=429))
+        return client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, extra_headers=fake_headers(status=429)
+        )
 
     return [plain, streaming, responses, in_async, failing]
 
@@ -60,15 +67,20 @@ def _openai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
 def _anthropic_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
     client = fake.anthropic_client()
     aclient = fake.anthropic_client(async_=True)
-    kwargs: dict[str, Any] = {"model": "claude-haiku-4-5", "max_tokens": 256,
-                              "system": "You are a support assistant.",
-                              "messages": [{"role": "user", "content": _QUESTION}]}
+    kwargs: dict[str, Any] = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 256,
+        "system": "You are a support assistant.",
+        "messages": [{"role": "user", "content": _QUESTION}],
+    }
 
     def plain() -> Any:
         return client.messages.create(**kwargs)
 
     def streaming() -> Any:
-        with client.messages.stream(**kwargs, extra_headers=fake_headers(chunks=8, chunk_delay=0.005)) as stream:
+        with client.messages.stream(
+            **kwargs, extra_headers=fake_headers(chunks=8, chunk_delay=0.005)
+        ) as stream:
             return stream.get_final_text()
 
     def in_async() -> Any:
@@ -91,7 +103,9 @@ def _genai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
         return client.models.generate_content(model=model, contents=_QUESTION).text
 
     def streaming() -> Any:
-        return "".join(c.text or "" for c in client.models.generate_content_stream(model=model, contents=_QUESTION))
+        return "".join(
+            c.text or "" for c in client.models.generate_content_stream(model=model, contents=_QUESTION)
+        )
 
     def in_async() -> Any:
         async def run() -> Any:
@@ -103,8 +117,12 @@ def _genai_calls(fake: FakeProvider) -> list[Callable[[], Any]]:
         from google.genai import types
 
         return client.models.generate_content(
-            model=model, contents=_QUESTION,
-            config=types.GenerateContentConfig(http_options=types.HttpOptions(headers=fake_headers(status=503))))
+            model=model,
+            contents=_QUESTION,
+            config=types.GenerateContentConfig(
+                http_options=types.HttpOptions(headers=fake_headers(status=503))
+            ),
+        )
 
     return [plain, streaming, in_async, failing]
 
@@ -122,8 +140,10 @@ def _fmt(value: Any, spec: str = ".1f") -> str:
 
 def summary_table(stats: dict[str, Any]) -> str:
     """The per-model table the demo prints (also used by ``llm-monitor report``)."""
-    header = (f"{'provider/model':<34} {'calls':>5} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-              f"{'ttft p50':>8} {'tokens in/out':>14} {'cost USD':>10}")
+    header = (
+        f"{'provider/model':<34} {'calls':>5} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'ttft p50':>8} {'tokens in/out':>14} {'cost USD':>10}"
+    )
     lines = [header, "-" * len(header)]
     rows = dict(stats.get("by_model", {}))
     rows["ALL"] = stats
@@ -132,7 +152,8 @@ def summary_table(stats: dict[str, Any]) -> str:
         lines.append(
             f"{name:<34} {row['calls']:>5} {row['by_status'].get('error', 0):>6} {_fmt(latency['p50']):>8} "
             f"{_fmt(latency['p90']):>8} {_fmt(latency['p99']):>8} {_fmt(ttft['p50']):>8} "
-            f"{tokens['input_tokens']:>6}/{tokens['output_tokens']:<7} {_fmt(row['cost_usd'], '.6f'):>10}")
+            f"{tokens['input_tokens']:>6}/{tokens['output_tokens']:<7} {_fmt(row['cost_usd'], '.6f'):>10}"
+        )
     return "\n".join(lines)
 
 
@@ -140,7 +161,9 @@ def run_demo(jsonl_path: str | None = None, *, quiet: bool = False) -> dict[str,
     """Run the demo; returns ``lm.stats()``. Never needs network access or API keys."""
     path = jsonl_path or os.environ.get("LLM_MONITOR_JSONL_PATH") or "./llm-monitor/records.jsonl"
     say = (lambda *a: None) if quiet else print
-    with FakeProvider(text="Refunds are accepted within 30 days with a receipt; contact jane.doe@example.com.") as fake:
+    with FakeProvider(
+        text="Refunds are accepted within 30 days with a receipt; contact jane.doe@example.com."
+    ) as fake:
         lm.instrument(exporters=["jsonl"], jsonl_path=path, service_name="llm-monitor-demo")
         try:
             for name, module, make_calls in _PROVIDERS:
@@ -149,8 +172,13 @@ def run_demo(jsonl_path: str | None = None, *, quiet: bool = False) -> dict[str,
                     continue
                 calls = make_calls(fake)
 
-                @lm.observe(f"demo.{name}", user_id="demo-user", tenant_id="acme", feature="support-answer",
-                            tags=["demo"])
+                @lm.observe(
+                    f"demo.{name}",
+                    user_id="demo-user",
+                    tenant_id="acme",
+                    feature="support-answer",
+                    tags=["demo"],
+                )
                 def conversation(calls: list[Callable[[], Any]] = calls, name: str = name) -> int:
                     ok = 0
                     for call in calls:
@@ -170,8 +198,10 @@ def run_demo(jsonl_path: str | None = None, *, quiet: bool = False) -> dict[str,
     say("")
     say(summary_table(stats))
     say("")
-    say(f"spans: {stats['spans']}   records dropped: {stats['dropped']}   "
-        f"exported: {sum(e.get('exported', 0) for e in stats['exporters'].values())}")
+    say(
+        f"spans: {stats['spans']}   records dropped: {stats['dropped']}   "
+        f"exported: {sum(e.get('exported', 0) for e in stats['exporters'].values())}"
+    )
     say(f"JSONL records written to: {os.path.abspath(path)}")
     return stats
 

@@ -21,8 +21,9 @@ def report_internal_error(where: str, exc: BaseException) -> None:
     kind = f"{where}:{type(exc).__name__}"
     _counts[kind] += 1
     if _counts[kind] == 1:
-        logger.warning("llm_monitor_sdk internal error in %s (logged once per kind): %r", where, exc,
-                       exc_info=exc)
+        logger.warning(
+            "llm_monitor_sdk internal error in %s (logged once per kind): %r", where, exc, exc_info=exc
+        )
 
 
 def internal_error_counts() -> dict[str, int]:

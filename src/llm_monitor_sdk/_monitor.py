@@ -53,8 +53,10 @@ def _build_redactor(settings: Settings) -> Redactor | None:
         config = RedactionConfig.coerce(value)
     if not config.enabled:
         return None
-    return build_redactor(config, source={"entities": "LLM_MONITOR_REDACT_ENTITIES",
-                                          "strategies": "LLM_MONITOR_REDACT_STRATEGY"})
+    return build_redactor(
+        config,
+        source={"entities": "LLM_MONITOR_REDACT_ENTITIES", "strategies": "LLM_MONITOR_REDACT_STRATEGY"},
+    )
 
 
 def _build_budget(settings: Settings) -> BudgetGuard | None:
@@ -102,8 +104,13 @@ class Monitor:
             if self.budget is not None:  # don't leave a store connection behind a rejected configuration
                 self.budget.close()
             raise
-        self.pipeline = Pipeline(exporters, self.process, queue_size=settings.queue_size,
-                                 batch_size=settings.batch_size, flush_interval=settings.flush_interval)
+        self.pipeline = Pipeline(
+            exporters,
+            self.process,
+            queue_size=settings.queue_size,
+            batch_size=settings.batch_size,
+            flush_interval=settings.flush_interval,
+        )
         self._preload()
 
     def _preload(self) -> None:
@@ -149,7 +156,12 @@ class Monitor:
             cost = self._worst_case_cost(call)
             scope = call.scope
             model = call.request.model if isinstance(call.request.model, str) else None
-            keys = {"user": scope.user_id, "tenant": scope.tenant_id, "feature": scope.feature, "model": model}
+            keys = {
+                "user": scope.user_id,
+                "tenant": scope.tenant_id,
+                "feature": scope.feature,
+                "model": model,
+            }
         except Exception as exc:
             report_internal_error("budget.estimate", exc)
             return
@@ -173,8 +185,11 @@ class Monitor:
         if prices is None:
             return 0.0
         system, messages = call.input_messages()
-        input_tokens = tokens.count_messages([*((system and [{"role": "system", "parts": system}]) or []),
-                                              *(messages or [])], provider=provider, model=model)
+        input_tokens = tokens.count_messages(
+            [*((system and [{"role": "system", "parts": system}]) or []), *(messages or [])],
+            provider=provider,
+            model=model,
+        )
         output_tokens = adapter.max_output_tokens(request) or self.settings.budget_default_max_tokens
         return input_tokens * prices.input + output_tokens * prices.output
 
@@ -204,8 +219,12 @@ class Monitor:
         record["service_name"] = self._service_name
         record["sdk_version"] = __version__
         self.aggregates.add(record)
-        if (record["kind"] == "llm_call" and record["status"] == "ok" and self._sample_rate < 1.0
-                and random.random() >= self._sample_rate):
+        if (
+            record["kind"] == "llm_call"
+            and record["status"] == "ok"
+            and self._sample_rate < 1.0
+            and random.random() >= self._sample_rate
+        ):
             self.aggregates.sampled_out += 1
             return None
         if not self._capture:
@@ -264,8 +283,10 @@ class Monitor:
 
         try:
             system = record.get("system_instructions")
-            inputs = [*([{"role": "system", "parts": system}] if system else []),
-                      *(record.get("input_messages") or [])]
+            inputs = [
+                *([{"role": "system", "parts": system}] if system else []),
+                *(record.get("input_messages") or []),
+            ]
             input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
             outputs = record.get("output_messages") or []
             output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
@@ -275,9 +296,13 @@ class Monitor:
         if not input_tokens and not output_tokens:
             return
         record["usage"] = {
-            "input_tokens": input_tokens, "output_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens, "cache_read_input_tokens": None,
-            "cache_write_input_tokens": None, "reasoning_output_tokens": None, "source": "estimated",
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+            "cache_read_input_tokens": None,
+            "cache_write_input_tokens": None,
+            "reasoning_output_tokens": None,
+            "source": "estimated",
         }
 
     def _span_record(self, span: _Span, t_end: float) -> dict[str, Any]:
@@ -285,18 +310,31 @@ class Monitor:
         latency_ms = (t_end - span.t0) * 1000.0
         error = span.error
         record: dict[str, Any] = {
-            "schema_version": 1, "kind": "span", "record_id": uuid.uuid4().hex,
-            "trace_id": scope.trace_id, "span_id": scope.span_id, "parent_span_id": span.parent_span_id,
-            "started_at": iso(span.wall0), "ended_at": iso(span.wall0 + latency_ms / 1000.0),
-            "name": span.name, "status": "error" if error is not None else "ok",
+            "schema_version": 1,
+            "kind": "span",
+            "record_id": uuid.uuid4().hex,
+            "trace_id": scope.trace_id,
+            "span_id": scope.span_id,
+            "parent_span_id": span.parent_span_id,
+            "started_at": iso(span.wall0),
+            "ended_at": iso(span.wall0 + latency_ms / 1000.0),
+            "name": span.name,
+            "status": "error" if error is not None else "ok",
             "error": error_info(error) if error is not None else None,
             "latency_ms": round(latency_ms, 3),
             "input": to_jsonable(span.inputs) if span.inputs is not None else None,
             "output": to_jsonable(span.output) if span.output is not None else None,
-            "user_id": scope.user_id, "session_id": scope.session_id, "tenant_id": scope.tenant_id,
-            "feature": scope.feature, "tags": list(scope.tags), "metadata": dict(scope.metadata),
-            "prompt_name": scope.prompt_name, "prompt_version": scope.prompt_version,
-            "partial": False, "redactions": {}, "budget_alerts": [],
+            "user_id": scope.user_id,
+            "session_id": scope.session_id,
+            "tenant_id": scope.tenant_id,
+            "feature": scope.feature,
+            "tags": list(scope.tags),
+            "metadata": dict(scope.metadata),
+            "prompt_name": scope.prompt_name,
+            "prompt_version": scope.prompt_version,
+            "partial": False,
+            "redactions": {},
+            "budget_alerts": [],
         }
         record["metadata"] = to_jsonable(record["metadata"])
         return record
@@ -322,8 +360,11 @@ class Monitor:
         result["started_at"] = self._started_at
         if self.pipeline is not None:
             pipeline = self.pipeline.stats()
-            result["queue"] = {"queued": pipeline["queued"], "dropped": pipeline["dropped"],
-                               "processed": pipeline["processed"]}
+            result["queue"] = {
+                "queued": pipeline["queued"],
+                "dropped": pipeline["dropped"],
+                "processed": pipeline["processed"],
+            }
             result["dropped"] = pipeline["dropped"]
             result["exporters"] = pipeline["exporters"]
         else:

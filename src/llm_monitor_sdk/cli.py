@@ -63,7 +63,7 @@ def _cmd_tail(args: argparse.Namespace) -> int:
         print(f"no such file: {args.path}", file=sys.stderr)
         return 1
     with open(args.path, encoding="utf-8") as handle:
-        lines = handle.readlines()[-args.lines:] if args.lines else []
+        lines = handle.readlines()[-args.lines :] if args.lines else []
         for line in lines:
             _print_line(line, format_record)
         if not args.follow:
@@ -98,9 +98,13 @@ def _cmd_budget_status(args: argparse.Namespace) -> int:
     if not settings.budgets:
         print("no budget rules: set LLM_MONITOR_BUDGETS (or pass --rules)", file=sys.stderr)
         return 1
-    guard = build_guard(settings.budgets, store=settings.budget_store, mode=settings.budget_mode,
-                        on_store_error=settings.budget_on_store_error,
-                        reservation_ttl_s=settings.budget_reservation_ttl)
+    guard = build_guard(
+        settings.budgets,
+        store=settings.budget_store,
+        mode=settings.budget_mode,
+        on_store_error=settings.budget_on_store_error,
+        reservation_ttl_s=settings.budget_reservation_ttl,
+    )
     if guard is None:
         print("no budget rules", file=sys.stderr)
         return 1
@@ -143,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--jsonl", default=None, help=f"JSONL output file (default {DEFAULT_PATH})")
     demo.set_defaults(func=_cmd_demo)
 
-    report = commands.add_parser("report", help="P50/P90/P99 latency, errors, tokens and cost from a JSONL file")
+    report = commands.add_parser(
+        "report", help="P50/P90/P99 latency, errors, tokens and cost from a JSONL file"
+    )
     report.add_argument("path", nargs="?", default=_default_path())
     report.add_argument("--json", action="store_true", help="print the aggregates as JSON")
     report.set_defaults(func=_cmd_report)

@@ -50,7 +50,9 @@ def parse_list(text: str, variable: str, allowed: tuple[str, ...] | None = None)
     if allowed is not None:
         for item in items:
             if item.lower() not in allowed:
-                raise ValueError(f"{variable}={text!r}: unknown value {item!r}; expected one of {', '.join(allowed)}")
+                raise ValueError(
+                    f"{variable}={text!r}: unknown value {item!r}; expected one of {', '.join(allowed)}"
+                )
         items = tuple(item.lower() for item in items)
     return items
 
@@ -132,63 +134,189 @@ def _exporters(text: str, variable: str) -> tuple[str, ...]:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("LLM_MONITOR_DISABLED", "disabled", "false", "`true` turns everything off: `instrument()` is a no-op.",
-             parse_bool),
-    Variable("LLM_MONITOR_EXPORTERS", "exporters", "jsonl",
-             "Comma list of `jsonl`, `console`, `http`, `otlp`, `none`.", _exporters),
-    Variable("LLM_MONITOR_JSONL_PATH", "jsonl_path", "./llm-monitor/records.jsonl",
-             "JSONL file (parent folders are created; file mode 0600)."),
-    Variable("LLM_MONITOR_JSONL_MAX_BYTES", "jsonl_max_bytes", "104857600",
-             "Rotate the JSONL file when it would grow past this many bytes (0: never rotate).", _int(0)),
-    Variable("LLM_MONITOR_JSONL_BACKUPS", "jsonl_backups", "5",
-             "How many rotated JSONL files (`records.jsonl.1` ...) to keep.", _int(0)),
-    Variable("LLM_MONITOR_HTTP_URL", "http_url", "", "HTTP sink URL (needed by the `http` exporter).", _optional),
-    Variable("LLM_MONITOR_HTTP_HEADERS", "http_headers", "", "HTTP sink headers as `k=v,k2=v2`.", parse_mapping),
-    Variable("LLM_MONITOR_HTTP_TIMEOUT", "http_timeout", "10", "HTTP sink request timeout in seconds.",
-             _float(0.001)),
-    Variable("LLM_MONITOR_SPOOL_DIR", "spool_dir", "",
-             "Folder where undeliverable HTTP batches are kept and replayed from (off when empty).", _optional),
-    Variable("LLM_MONITOR_SPOOL_MAX_BYTES", "spool_max_bytes", "268435456",
-             "Spool size cap; the oldest batches are dropped (and counted) beyond it.", _int(0)),
-    Variable("LLM_MONITOR_CAPTURE_CONTENT", "capture_content", "true",
-             "`true`/`false`: record prompt and response text.", parse_bool),
+    Variable(
+        "LLM_MONITOR_DISABLED",
+        "disabled",
+        "false",
+        "`true` turns everything off: `instrument()` is a no-op.",
+        parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_EXPORTERS",
+        "exporters",
+        "jsonl",
+        "Comma list of `jsonl`, `console`, `http`, `otlp`, `none`.",
+        _exporters,
+    ),
+    Variable(
+        "LLM_MONITOR_JSONL_PATH",
+        "jsonl_path",
+        "./llm-monitor/records.jsonl",
+        "JSONL file (parent folders are created; file mode 0600).",
+    ),
+    Variable(
+        "LLM_MONITOR_JSONL_MAX_BYTES",
+        "jsonl_max_bytes",
+        "104857600",
+        "Rotate the JSONL file when it would grow past this many bytes (0: never rotate).",
+        _int(0),
+    ),
+    Variable(
+        "LLM_MONITOR_JSONL_BACKUPS",
+        "jsonl_backups",
+        "5",
+        "How many rotated JSONL files (`records.jsonl.1` ...) to keep.",
+        _int(0),
+    ),
+    Variable(
+        "LLM_MONITOR_HTTP_URL", "http_url", "", "HTTP sink URL (needed by the `http` exporter).", _optional
+    ),
+    Variable(
+        "LLM_MONITOR_HTTP_HEADERS", "http_headers", "", "HTTP sink headers as `k=v,k2=v2`.", parse_mapping
+    ),
+    Variable(
+        "LLM_MONITOR_HTTP_TIMEOUT",
+        "http_timeout",
+        "10",
+        "HTTP sink request timeout in seconds.",
+        _float(0.001),
+    ),
+    Variable(
+        "LLM_MONITOR_SPOOL_DIR",
+        "spool_dir",
+        "",
+        "Folder where undeliverable HTTP batches are kept and replayed from (off when empty).",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_SPOOL_MAX_BYTES",
+        "spool_max_bytes",
+        "268435456",
+        "Spool size cap; the oldest batches are dropped (and counted) beyond it.",
+        _int(0),
+    ),
+    Variable(
+        "LLM_MONITOR_CAPTURE_CONTENT",
+        "capture_content",
+        "true",
+        "`true`/`false`: record prompt and response text.",
+        parse_bool,
+    ),
     Variable("LLM_MONITOR_REDACT", "redact", "true", "`true`/`false`: PII and secret redaction.", parse_bool),
-    Variable("LLM_MONITOR_REDACT_ENTITIES", "redact_entities", "",
-             "Comma list of entity types to redact, or `-NAME,...` to exclude some (empty: all built-in types).",
-             _redact_entities),
-    Variable("LLM_MONITOR_REDACT_STRATEGY", "redact_strategy", "",
-             "Per-type strategy: `EMAIL_ADDRESS=hash,CREDIT_CARD=partial` (`mask`, `hash`, `partial`, `drop`; "
-             "a bare strategy sets the default for every type).", _redact_strategy),
-    Variable("LLM_MONITOR_REDACT_KEY", "redact_key", "",
-             "Key for the `hash` strategy (HMAC-SHA256); a random per-process key when empty.", _optional),
-    Variable("LLM_MONITOR_REDACT_USER_ID", "redact_user_id", "false",
-             "`true`: export `user_id` as a keyed hash.", parse_bool),
-    Variable("LLM_MONITOR_SAMPLE_RATE", "sample_rate", "1.0",
-             "0.0-1.0 of successful calls exported (errors and blocked calls always are).", _float(0.0, 1.0)),
-    Variable("LLM_MONITOR_BUDGETS", "budgets", "", "Budget rules, e.g. `global:daily=100; user:daily=2:soft=0.5`.",
-             _optional),
-    Variable("LLM_MONITOR_BUDGET_MODE", "budget_mode", "enforce",
-             "`enforce` blocks calls over a hard limit; `warn` only alerts.", _choice("enforce", "warn")),
-    Variable("LLM_MONITOR_BUDGET_STORE", "budget_store", "memory",
-             "`memory`, `sqlite:///path/to.db` or `redis://host:port/db`.", _store),
-    Variable("LLM_MONITOR_BUDGET_ON_STORE_ERROR", "budget_on_store_error", "open",
-             "When the budget store is unreachable: `open` allows the call, `closed` blocks it.",
-             _choice("open", "closed")),
-    Variable("LLM_MONITOR_BUDGET_RESERVATION_TTL", "budget_reservation_ttl", "600",
-             "Seconds after which an unsettled reservation stops holding budget.", _float(1.0)),
-    Variable("LLM_MONITOR_BUDGET_DEFAULT_MAX_TOKENS", "budget_default_max_tokens", "4096",
-             "Output tokens assumed for the worst-case cost when a request sets no maximum.", _int(1)),
-    Variable("LLM_MONITOR_PRICES_FILE", "prices_file", "",
-             "JSON file of per-model prices that override the bundled ones.", _optional),
-    Variable("LLM_MONITOR_SERVICE_NAME", "service_name", "",
-             "`service_name` of every record (default: `OTEL_SERVICE_NAME`, else `unknown_service`).", _optional),
-    Variable("LLM_MONITOR_STREAM_USAGE", "stream_usage", "true",
-             "`true`: add `stream_options.include_usage` to OpenAI streams that did not ask for usage.", parse_bool),
-    Variable("LLM_MONITOR_QUEUE_SIZE", "queue_size", "200000",
-             "Records the export queue holds before new ones are dropped (and counted).", _int(1)),
+    Variable(
+        "LLM_MONITOR_REDACT_ENTITIES",
+        "redact_entities",
+        "",
+        "Comma list of entity types to redact, or `-NAME,...` to exclude some (empty: all built-in types).",
+        _redact_entities,
+    ),
+    Variable(
+        "LLM_MONITOR_REDACT_STRATEGY",
+        "redact_strategy",
+        "",
+        "Per-type strategy: `EMAIL_ADDRESS=hash,CREDIT_CARD=partial` (`mask`, `hash`, `partial`, `drop`; "
+        "a bare strategy sets the default for every type).",
+        _redact_strategy,
+    ),
+    Variable(
+        "LLM_MONITOR_REDACT_KEY",
+        "redact_key",
+        "",
+        "Key for the `hash` strategy (HMAC-SHA256); a random per-process key when empty.",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_REDACT_USER_ID",
+        "redact_user_id",
+        "false",
+        "`true`: export `user_id` as a keyed hash.",
+        parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_SAMPLE_RATE",
+        "sample_rate",
+        "1.0",
+        "0.0-1.0 of successful calls exported (errors and blocked calls always are).",
+        _float(0.0, 1.0),
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGETS",
+        "budgets",
+        "",
+        "Budget rules, e.g. `global:daily=100; user:daily=2:soft=0.5`.",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGET_MODE",
+        "budget_mode",
+        "enforce",
+        "`enforce` blocks calls over a hard limit; `warn` only alerts.",
+        _choice("enforce", "warn"),
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGET_STORE",
+        "budget_store",
+        "memory",
+        "`memory`, `sqlite:///path/to.db` or `redis://host:port/db`.",
+        _store,
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGET_ON_STORE_ERROR",
+        "budget_on_store_error",
+        "open",
+        "When the budget store is unreachable: `open` allows the call, `closed` blocks it.",
+        _choice("open", "closed"),
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGET_RESERVATION_TTL",
+        "budget_reservation_ttl",
+        "600",
+        "Seconds after which an unsettled reservation stops holding budget.",
+        _float(1.0),
+    ),
+    Variable(
+        "LLM_MONITOR_BUDGET_DEFAULT_MAX_TOKENS",
+        "budget_default_max_tokens",
+        "4096",
+        "Output tokens assumed for the worst-case cost when a request sets no maximum.",
+        _int(1),
+    ),
+    Variable(
+        "LLM_MONITOR_PRICES_FILE",
+        "prices_file",
+        "",
+        "JSON file of per-model prices that override the bundled ones.",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_SERVICE_NAME",
+        "service_name",
+        "",
+        "`service_name` of every record (default: `OTEL_SERVICE_NAME`, else `unknown_service`).",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_STREAM_USAGE",
+        "stream_usage",
+        "true",
+        "`true`: add `stream_options.include_usage` to OpenAI streams that did not ask for usage.",
+        parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_QUEUE_SIZE",
+        "queue_size",
+        "200000",
+        "Records the export queue holds before new ones are dropped (and counted).",
+        _int(1),
+    ),
     Variable("LLM_MONITOR_BATCH_SIZE", "batch_size", "512", "Records per export batch.", _int(1)),
-    Variable("LLM_MONITOR_FLUSH_INTERVAL", "flush_interval", "1.0",
-             "Seconds the worker waits before exporting a partial batch.", _float(0.001)),
+    Variable(
+        "LLM_MONITOR_FLUSH_INTERVAL",
+        "flush_interval",
+        "1.0",
+        "Seconds the worker waits before exporting a partial batch.",
+        _float(0.001),
+    ),
 )
 
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
@@ -252,8 +380,10 @@ def _validate_override(name: str, value: Any) -> Any:
             if isinstance(item, str):
                 _exporters(item, "exporters (keyword argument)")
             elif not (callable(getattr(item, "export", None)) and callable(getattr(item, "shutdown", None))):
-                raise ValueError(f"exporters: {item!r} is neither an exporter name nor an object with "
-                                 "export(records) and shutdown()")
+                raise ValueError(
+                    f"exporters: {item!r} is neither an exporter name nor an object with "
+                    "export(records) and shutdown()"
+                )
         return items
     if isinstance(value, bool | int | float):
         # Numbers and booleans get the same range checks as the environment text (batch_size=0 would

@@ -100,6 +100,7 @@ try:  # opentelemetry-api is a core dependency, but a stripped install must stil
     from opentelemetry.context import get_current as _otel_get_current
     from opentelemetry.trace import get_current_span as _otel_get_current_span
 except ImportError:  # pragma: no cover
+
     def _otel_parent() -> tuple[str, str] | None:  # type: ignore[misc]
         return None
 
@@ -147,8 +148,14 @@ class context:
         prompt_version: str | None = None,
     ) -> None:
         self._changes = {
-            "user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, "feature": feature,
-            "tags": tags, "metadata": metadata, "prompt_name": prompt_name, "prompt_version": prompt_version,
+            "user_id": user_id,
+            "session_id": session_id,
+            "tenant_id": tenant_id,
+            "feature": feature,
+            "tags": tags,
+            "metadata": metadata,
+            "prompt_name": prompt_name,
+            "prompt_version": prompt_version,
         }
         self._tokens: list[contextvars.Token[Scope]] = []
 
@@ -196,7 +203,9 @@ class _Span:
 
     __slots__ = ("error", "inputs", "keep_output", "name", "output", "parent_span_id", "scope", "t0", "wall0")
 
-    def __init__(self, name: str, scope: Scope, parent_span_id: str | None, inputs: Any, keep_output: bool) -> None:
+    def __init__(
+        self, name: str, scope: Scope, parent_span_id: str | None, inputs: Any, keep_output: bool
+    ) -> None:
         self.name = name
         self.keep_output = keep_output
         self.scope = scope
@@ -232,6 +241,7 @@ def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) 
             span.end()
 
     if inspect.isasyncgenfunction(func):
+
         @functools.wraps(func)
         async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             entered = start(args, kwargs)
@@ -272,6 +282,7 @@ def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) 
         return async_gen_wrapper  # type: ignore[return-value]
 
     if inspect.isgeneratorfunction(func):
+
         @functools.wraps(func)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             entered = start(args, kwargs)
@@ -315,6 +326,7 @@ def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) 
         return gen_wrapper  # type: ignore[return-value]
 
     if inspect.iscoroutinefunction(func):
+
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             entered = start(args, kwargs)
@@ -403,8 +415,14 @@ def observe(  # type: ignore[misc]
     if callable(name) and not isinstance(name, str):
         return observe()(name)
     changes = {
-        "user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, "feature": feature,
-        "tags": tags, "metadata": metadata, "prompt_name": prompt_name, "prompt_version": prompt_version,
+        "user_id": user_id,
+        "session_id": session_id,
+        "tenant_id": tenant_id,
+        "feature": feature,
+        "tags": tags,
+        "metadata": metadata,
+        "prompt_name": prompt_name,
+        "prompt_version": prompt_version,
     }
 
     def decorator(func: F) -> F:

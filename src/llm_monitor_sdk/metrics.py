@@ -92,8 +92,16 @@ class _Group:
         self.cost = 0.0
         self.cost_calls = 0
 
-    def add(self, status: str, latency: float | None, latency_bucket: int | None, ttft: float | None,
-            ttft_bucket: int | None, tokens: list[tuple[str, int]], cost: float | None) -> None:
+    def add(
+        self,
+        status: str,
+        latency: float | None,
+        latency_bucket: int | None,
+        ttft: float | None,
+        ttft_bucket: int | None,
+        tokens: list[tuple[str, int]],
+        cost: float | None,
+    ) -> None:
         # Values are read from the record once (``Aggregates.add``) and folded into two groups.
         self.by_status[status] += 1
         if latency is not None:
@@ -116,7 +124,9 @@ class _Group:
             "error_rate": round(errors / attempted, 6) if attempted else 0.0,
             "latency_ms": self.latency.summary(),
             "ttft_ms": self.ttft.summary(),
-            "tokens": {key: self.tokens.get(key, 0) for key in ("input_tokens", "output_tokens", "total_tokens")},
+            "tokens": {
+                key: self.tokens.get(key, 0) for key in ("input_tokens", "output_tokens", "total_tokens")
+            },
             "cost_usd": round(self.cost, 10),
             "cost_per_call_usd": round(self.cost / self.cost_calls, 10) if self.cost_calls else None,
         }
@@ -159,8 +169,15 @@ class Aggregates:
         cost = record.get("cost_usd")
         if not isinstance(cost, int | float):
             cost = None
-        values = (status, latency, None if latency is None else _bucket(latency), ttft,
-                  None if ttft is None else _bucket(ttft), tokens, cost)
+        values = (
+            status,
+            latency,
+            None if latency is None else _bucket(latency),
+            ttft,
+            None if ttft is None else _bucket(ttft),
+            tokens,
+            cost,
+        )
         model = record.get("response_model") or record.get("request_model") or "unknown"
         key = f"{record.get('provider')}/{model}"
         with self._lock:

@@ -48,8 +48,12 @@ class ExporterCounters:
         self.last_error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"exported": self.exported, "failed": self.failed, "batches": self.batches,
-                "last_error": self.last_error}
+        return {
+            "exported": self.exported,
+            "failed": self.failed,
+            "batches": self.batches,
+            "last_error": self.last_error,
+        }
 
 
 def exporter_name(exporter: object) -> str:
@@ -156,8 +160,11 @@ class Pipeline:
                         report_internal_error("pipeline.force_flush", exc)
                         done = False
         if not done:
-            logger.warning("llm_monitor_sdk flush timed out after %.1fs with %d items still queued",
-                           timeout, len(self._queue))
+            logger.warning(
+                "llm_monitor_sdk flush timed out after %.1fs with %d items still queued",
+                timeout,
+                len(self._queue),
+            )
         return done
 
     def shutdown(self, timeout: float = 5.0) -> bool:
@@ -257,8 +264,13 @@ class Pipeline:
                 entry.update(extra)
             entry["dropped"] = self.dropped
             exporters[name] = entry
-        return {"queued": len(self._queue), "dropped": self.dropped, "processed": self.processed,
-                "process_errors": self.process_errors, "exporters": exporters}
+        return {
+            "queued": len(self._queue),
+            "dropped": self.dropped,
+            "processed": self.processed,
+            "process_errors": self.process_errors,
+            "exporters": exporters,
+        }
 
 
 __all__ = ["ExporterCounters", "Pipeline", "exporter_name"]

@@ -55,7 +55,9 @@ def spent(guard: BudgetGuard) -> tuple[float, float]:
     return row["spent_usd"], row["reserved_usd"]
 
 
-def run_threads(guard: BudgetGuard, reserve_usd: float, plan: Callable[[int], str]) -> tuple[int, int, list[Any]]:
+def run_threads(
+    guard: BudgetGuard, reserve_usd: float, plan: Callable[[int], str]
+) -> tuple[int, int, list[Any]]:
     """16 threads released together by a barrier, each making PER_THREAD calls."""
     barrier = threading.Barrier(THREADS)
     results: list[tuple[int, int]] = []

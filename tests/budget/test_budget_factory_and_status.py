@@ -109,7 +109,15 @@ def test_status_rows_and_table(store: str, clock: FakeClock) -> None:
     assert alice["bucket"] == clock().strftime("%Y-%m-%d") and rows[3]["bucket"] == clock().strftime("%Y-%m")
     table = render_status(rows).splitlines()
     assert table[0].split() == ["RULE", "KEY", "BUCKET", "SPENT", "$", "RESERVED", "$", "LIMIT", "$", "USED"]
-    assert table[2].split() == ["user:daily=2:soft=0.5", "alice", alice["bucket"], "1.000000", "0.250000", "2.000000", "62.5%"]
+    assert table[2].split() == [
+        "user:daily=2:soft=0.5",
+        "alice",
+        alice["bucket"],
+        "1.000000",
+        "0.250000",
+        "2.000000",
+        "62.5%",
+    ]
     assert table[1].split()[1] == "-"  # global has no key
     guard.release(held)
     guard.close()

@@ -163,7 +163,9 @@ def test_soft_alert_fires_once_per_window(store: str, clock: FakeClock) -> None:
     guard.close()
 
 
-def test_failing_alert_callback_is_contained(store: str, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_alert_callback_is_contained(
+    store: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     def boom(alert: dict[str, Any]) -> None:
         raise RuntimeError("user callback bug")
 
@@ -232,8 +234,15 @@ def test_keys_with_separators_are_kept_apart(store: str, clock: FakeClock) -> No
 
 def test_error_pickles_with_its_fields() -> None:
     err = BudgetExceededError(
-        scope="user", key="alice", window="daily", limit_usd=2.0, spent_usd=1.5, reserved_usd=0.25,
-        requested_usd=0.5, rule="user:daily=2", bucket="2026-11-27",
+        scope="user",
+        key="alice",
+        window="daily",
+        limit_usd=2.0,
+        spent_usd=1.5,
+        reserved_usd=0.25,
+        requested_usd=0.5,
+        rule="user:daily=2",
+        bucket="2026-11-27",
     )
     copy = pickle.loads(pickle.dumps(err))
     assert copy.to_dict() == err.to_dict() and str(copy) == str(err)

@@ -42,12 +42,14 @@ def _headers(input_tokens: int) -> dict[str, str]:
 
 
 def _call(client: Any, input_tokens: int) -> Any:
-    return client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS,
-                                          extra_headers=_headers(input_tokens))
+    return client.chat.completions.create(
+        model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, extra_headers=_headers(input_tokens)
+    )
 
 
-def test_user_is_blocked_at_the_right_call_before_any_request(fake_provider: FakeProvider, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_is_blocked_at_the_right_call_before_any_request(
+    fake_provider: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     input_tokens, cost = _call_cost()
     allowed = math.floor(LIMIT / cost + 1e-9)
     assert 2 <= allowed < 20, "test prices should allow a handful of calls"
@@ -90,8 +92,11 @@ def test_user_is_blocked_at_the_right_call_before_any_request(fake_provider: Fak
     assert sum(len(r["budget_alerts"]) for r in calls) == 1
 
 
-def test_warn_mode_never_blocks(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch,
-                                memory_exporter: lm.exporters.InMemoryExporter) -> None:
+def test_warn_mode_never_blocks(
+    fake_provider: FakeProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    memory_exporter: lm.exporters.InMemoryExporter,
+) -> None:
     input_tokens, cost = _call_cost()
     monkeypatch.setenv("LLM_MONITOR_BUDGETS", f"user:daily={cost * 1.5}")
     monkeypatch.setenv("LLM_MONITOR_BUDGET_MODE", "warn")
@@ -119,8 +124,9 @@ def _hammer(client: Any, input_tokens: int, results: list[str], lock: threading.
 
 
 @pytest.mark.slow
-def test_sixteen_threads_never_overspend(fake_provider: FakeProvider, store: str,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sixteen_threads_never_overspend(
+    fake_provider: FakeProvider, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     input_tokens, cost = _call_cost()
     allowed = math.floor(LIMIT / cost + 1e-9)
     monkeypatch.setenv("LLM_MONITOR_BUDGETS", f"user:daily={LIMIT}")
@@ -128,7 +134,9 @@ def test_sixteen_threads_never_overspend(fake_provider: FakeProvider, store: str
     client = fake_provider.openai_client()
     results: list[str] = []
     lock = threading.Lock()
-    threads = [threading.Thread(target=_hammer, args=(client, input_tokens, results, lock)) for _ in range(16)]
+    threads = [
+        threading.Thread(target=_hammer, args=(client, input_tokens, results, lock)) for _ in range(16)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -173,8 +181,10 @@ def test_four_processes_never_overspend(fake_provider: FakeProvider, shared_stor
     allowed = math.floor(LIMIT / cost + 1e-9)
     context = multiprocessing.get_context("fork")  # the children re-instrument from scratch
     queue = context.Queue()
-    processes = [context.Process(target=_process_worker, args=(fake_provider.url, shared_store, input_tokens, queue))
-                 for _ in range(4)]
+    processes = [
+        context.Process(target=_process_worker, args=(fake_provider.url, shared_store, input_tokens, queue))
+        for _ in range(4)
+    ]
     for process in processes:
         process.start()
     counts = [queue.get(timeout=120) for _ in processes]
@@ -193,8 +203,9 @@ def test_four_processes_never_overspend(fake_provider: FakeProvider, shared_stor
     assert row["spent_usd"] == pytest.approx(allowed * cost) and row["spent_usd"] <= LIMIT
 
 
-def test_sequential_calls_see_the_real_spend_not_the_worst_case(fake_provider: FakeProvider,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sequential_calls_see_the_real_spend_not_the_worst_case(
+    fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A call settles when it finishes: the next call is checked against what was really spent."""
     input_tokens, worst = _call_cost()
     prices = PriceBook().unit_prices("openai", MODEL)
@@ -211,10 +222,15 @@ def test_sequential_calls_see_the_real_spend_not_the_worst_case(fake_provider: F
         for _ in range(allowed + 2):
             try:
                 client.chat.completions.create(
-                    model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS,
-                    extra_headers=fake_headers(input_tokens=input_tokens, output_tokens=100))
+                    model=MODEL,
+                    messages=MESSAGES,
+                    max_tokens=MAX_TOKENS,
+                    extra_headers=fake_headers(input_tokens=input_tokens, output_tokens=100),
+                )
                 outcomes.append("ok")
             except lm.BudgetExceededError as exc:
-                assert exc.spent_usd == pytest.approx(allowed * actual) and exc.reserved_usd == pytest.approx(0)
+                assert exc.spent_usd == pytest.approx(allowed * actual) and exc.reserved_usd == pytest.approx(
+                    0
+                )
                 outcomes.append("blocked")
     assert outcomes == ["ok"] * allowed + ["blocked"] * 2

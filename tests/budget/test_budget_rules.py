@@ -10,7 +10,9 @@ from llm_monitor_sdk.budget import BudgetRule, coerce_rules, parse_rules
 
 
 def test_contract_example_parses() -> None:
-    rules = parse_rules("global:daily=100; user:daily=2:soft=0.5; tenant=acme:monthly=500; feature=summarize:hourly=5")
+    rules = parse_rules(
+        "global:daily=100; user:daily=2:soft=0.5; tenant=acme:monthly=500; feature=summarize:hourly=5"
+    )
     assert rules == [
         BudgetRule(scope="global", key=None, window="daily", limit_usd=100.0),
         BudgetRule(scope="user", key=None, window="daily", limit_usd=2.0, soft=0.5),
@@ -121,7 +123,11 @@ def test_coerce_accepts_objects_strings_and_dicts() -> None:
             {"scope": "feature", "key": "chat", "window": "hourly", "limit_usd": 1.5, "soft": 0.5},
         ]
     )
-    assert [str(r) for r in rules] == ["user:daily=2", "tenant=acme:monthly=500", "feature=chat:hourly=1.5:soft=0.5"]
+    assert [str(r) for r in rules] == [
+        "user:daily=2",
+        "tenant=acme:monthly=500",
+        "feature=chat:hourly=1.5:soft=0.5",
+    ]
     assert coerce_rules(None) == []
     assert coerce_rules(BudgetRule(scope="global", key=None, window="total", limit_usd=9)) == [
         BudgetRule(scope="global", key=None, window="total", limit_usd=9.0)

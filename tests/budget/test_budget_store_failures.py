@@ -52,7 +52,13 @@ def test_fail_closed_blocks_with_a_clear_error(broken_store: str, clock: FakeClo
     with pytest.raises(BudgetExceededError) as info:
         guard.reserve(USER, 0.001)
     err = info.value
-    assert (err.reason, err.scope, err.key, err.window, err.spent_usd) == ("store_unavailable", "user", "alice", "daily", None)
+    assert (err.reason, err.scope, err.key, err.window, err.spent_usd) == (
+        "store_unavailable",
+        "user",
+        "alice",
+        "daily",
+        None,
+    )
     assert "budget store is unreachable" in str(err)
     assert guard.stats["blocked"] == 1 and guard.stats["blocked_on_store_error"] == 1
     # A call that no rule matches never needs the store.

@@ -21,8 +21,11 @@ def test_demo_writes_records_that_validate(tmp_path: Path, capsys: pytest.Captur
         lm.Record.model_validate(record)
     calls = [r for r in records if r["kind"] == "llm_call"]
     spans = [r for r in records if r["kind"] == "span"]
-    installed = {name for name, module in (("openai", "openai"), ("anthropic", "anthropic"),
-                                           ("gcp.gemini", "google.genai")) if _importable(module)}
+    installed = {
+        name
+        for name, module in (("openai", "openai"), ("anthropic", "anthropic"), ("gcp.gemini", "google.genai"))
+        if _importable(module)
+    }
     assert {c["provider"] for c in calls} == installed
     assert len(spans) == len(installed)
     # Each provider made one deliberate error call; streams have a TTFT; PII in the prompt is masked.
@@ -44,12 +47,25 @@ def _importable(module: str) -> bool:
 
 def test_report_and_tail_read_a_jsonl_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "records.jsonl"
-    base = {"schema_version": 1, "kind": "llm_call", "provider": "openai", "operation": "chat",
-            "request_model": "gpt-4o-mini", "response_model": "gpt-4o-mini",
-            "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}, "cost_usd": 0.001}
+    base = {
+        "schema_version": 1,
+        "kind": "llm_call",
+        "provider": "openai",
+        "operation": "chat",
+        "request_model": "gpt-4o-mini",
+        "response_model": "gpt-4o-mini",
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        "cost_usd": 0.001,
+    }
     lines = [dict(base, status="ok", latency_ms=float(ms)) for ms in range(1, 101)]
-    lines.append(dict(base, status="error", latency_ms=5.0, error={"type": "openai.RateLimitError",
-                                                                    "message": "slow down", "status_code": 429}))
+    lines.append(
+        dict(
+            base,
+            status="error",
+            latency_ms=5.0,
+            error={"type": "openai.RateLimitError", "message": "slow down", "status_code": 429},
+        )
+    )
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
 
     assert main(["report", str(path), "--json"]) == 0
@@ -67,8 +83,9 @@ def test_report_and_tail_read_a_jsonl_file(tmp_path: Path, capsys: pytest.Captur
     assert main(["report", str(tmp_path / "missing.jsonl")]) == 1
 
 
-def test_budget_status_shows_spend_from_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_budget_status_shows_spend_from_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from llm_monitor_sdk.budget import build_guard
 
     store = f"sqlite:///{tmp_path / 'budget.db'}"
@@ -90,8 +107,9 @@ def test_budget_status_shows_spend_from_the_store(tmp_path: Path, capsys: pytest
     assert "dayly" in capsys.readouterr().err
 
 
-def test_config_reference_and_bad_values(capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_reference_and_bad_values(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["config", "--reference"]) == 0
     assert capsys.readouterr().out.strip() == configuration_reference().strip()
     monkeypatch.setenv("LLM_MONITOR_REDACT_KEY", "super-secret")

@@ -15,7 +15,9 @@ from llm_monitor_sdk.instrumentation._call import Adapter, Request, make_wrapper
 class RecordingExporter:
     """Keeps records and counts shutdown calls; ``delay`` seconds per batch, after ``gate`` opens."""
 
-    def __init__(self, name: str = "recording", delay: float = 0.0, gate: threading.Event | None = None) -> None:
+    def __init__(
+        self, name: str = "recording", delay: float = 0.0, gate: threading.Event | None = None
+    ) -> None:
         self.name = name
         self.delay = delay
         self.gate = gate
@@ -68,19 +70,31 @@ class FakeChatAdapter(Adapter):
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         """Plain ``{"role", "content"}`` messages in the OTel shape."""
         items = (request.snapshot or {}).get("messages") or []
-        return None, [{"role": m["role"], "parts": [{"type": "text", "content": m["content"]}]} for m in items]
+        return None, [
+            {"role": m["role"], "parts": [{"type": "text", "content": m["content"]}]} for m in items
+        ]
 
     def fill_response(self, record: dict[str, Any], request: Request, response: Any) -> None:
         """The dummy response is a dict with text, model and token counts."""
         record["response_model"] = response["model"]
         record["finish_reasons"] = ["stop"]
         record["response_id"] = response["id"]
-        record["output_messages"] = [{"role": "assistant", "finish_reason": "stop",
-                                      "parts": [{"type": "text", "content": response["text"]}]}]
-        record["usage"] = {"input_tokens": response["in"], "output_tokens": response["out"],
-                           "total_tokens": response["in"] + response["out"], "cache_read_input_tokens": None,
-                           "cache_write_input_tokens": None, "reasoning_output_tokens": None,
-                           "source": "provider"}
+        record["output_messages"] = [
+            {
+                "role": "assistant",
+                "finish_reason": "stop",
+                "parts": [{"type": "text", "content": response["text"]}],
+            }
+        ]
+        record["usage"] = {
+            "input_tokens": response["in"],
+            "output_tokens": response["out"],
+            "total_tokens": response["in"] + response["out"],
+            "cache_read_input_tokens": None,
+            "cache_write_input_tokens": None,
+            "reasoning_output_tokens": None,
+            "source": "provider",
+        }
 
 
 class DummyError(RuntimeError):

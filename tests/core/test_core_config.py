@@ -19,8 +19,11 @@ CASES: dict[str, tuple[str, object, str | None]] = {
     "LLM_MONITOR_JSONL_MAX_BYTES": ("2048", 2048, "-1"),
     "LLM_MONITOR_JSONL_BACKUPS": ("3", 3, "three"),
     "LLM_MONITOR_HTTP_URL": ("http://127.0.0.1:9/in", "http://127.0.0.1:9/in", None),
-    "LLM_MONITOR_HTTP_HEADERS": ("Authorization=Bearer a=b, X-Team = core",
-                                 {"Authorization": "Bearer a=b", "X-Team": "core"}, "Authorization"),
+    "LLM_MONITOR_HTTP_HEADERS": (
+        "Authorization=Bearer a=b, X-Team = core",
+        {"Authorization": "Bearer a=b", "X-Team": "core"},
+        "Authorization",
+    ),
     "LLM_MONITOR_HTTP_TIMEOUT": ("2.5", 2.5, "0"),
     "LLM_MONITOR_SPOOL_DIR": ("/tmp/spool", "/tmp/spool", None),
     "LLM_MONITOR_SPOOL_MAX_BYTES": ("1000", 1000, "1e3x"),
@@ -78,8 +81,9 @@ def test_good_value(variable: config.Variable) -> None:
 _BAD = [v for v in VARIABLES if CASES[v.name][2] is not None]
 
 
-@pytest.mark.parametrize("variable", [v for v in _BAD if v.name not in _LATE],
-                         ids=[v.name for v in _BAD if v.name not in _LATE])
+@pytest.mark.parametrize(
+    "variable", [v for v in _BAD if v.name not in _LATE], ids=[v.name for v in _BAD if v.name not in _LATE]
+)
 def test_bad_value_rejected_by_load_settings(variable: config.Variable) -> None:
     bad = CASES[variable.name][2]
     assert bad is not None
@@ -90,7 +94,9 @@ def test_bad_value_rejected_by_load_settings(variable: config.Variable) -> None:
 
 
 @pytest.mark.parametrize("variable", _BAD, ids=[v.name for v in _BAD])
-def test_bad_env_value_makes_instrument_raise(variable: config.Variable, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_env_value_makes_instrument_raise(
+    variable: config.Variable, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = CASES[variable.name][2]
     assert bad is not None
     monkeypatch.setenv(variable.name, bad)
@@ -118,20 +124,23 @@ def test_none_cannot_be_combined() -> None:
         load_settings({"LLM_MONITOR_EXPORTERS": "none,jsonl"})
 
 
-@pytest.mark.parametrize(("keyword", "value"), [
-    ("sample_rate", 2),
-    ("sample_rate", -0.1),
-    ("sample_rate", "lots"),
-    ("queue_size", 0),
-    ("batch_size", 0),
-    ("batch_size", 2.5),
-    ("flush_interval", 0),
-    ("flush_interval", float("nan")),
-    ("jsonl_backups", -1),
-    ("http_timeout", -5),
-    ("capture_content", "perhaps"),
-    ("budget_mode", "block"),
-])
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [
+        ("sample_rate", 2),
+        ("sample_rate", -0.1),
+        ("sample_rate", "lots"),
+        ("queue_size", 0),
+        ("batch_size", 0),
+        ("batch_size", 2.5),
+        ("flush_interval", 0),
+        ("flush_interval", float("nan")),
+        ("jsonl_backups", -1),
+        ("http_timeout", -5),
+        ("capture_content", "perhaps"),
+        ("budget_mode", "block"),
+    ],
+)
 def test_bad_keyword_override_raises(keyword: str, value: object) -> None:
     with pytest.raises(ValueError) as info:
         lm.instrument(providers=[], exporters="none", **{keyword: value})
@@ -143,8 +152,14 @@ def test_bad_keyword_override_raises(keyword: str, value: object) -> None:
 def test_keyword_overrides_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_MONITOR_SAMPLE_RATE", "0.5")
     monkeypatch.setenv("LLM_MONITOR_CAPTURE_CONTENT", "true")
-    monitor = lm.instrument(providers=[], exporters="none", sample_rate=1, capture_content=False,
-                            queue_size=7, flush_interval=0.25)
+    monitor = lm.instrument(
+        providers=[],
+        exporters="none",
+        sample_rate=1,
+        capture_content=False,
+        queue_size=7,
+        flush_interval=0.25,
+    )
     assert monitor.settings.sample_rate == 1.0
     assert monitor.settings.capture_content is False
     assert monitor.settings.queue_size == 7

@@ -62,9 +62,16 @@ async def test_asyncio_tasks_never_see_each_others_context() -> None:
 
 
 def test_nested_scopes_merge_inner_wins() -> None:
-    with lm.context(user_id="alice", tenant_id="acme", tags=["a", "b"], metadata={"plan": "pro", "region": "eu"}):
-        with lm.context(user_id="bob", tags=["b", "c"], metadata={"region": "us", "ab": 1},
-                        prompt_name="summarize", prompt_version="3") as inner:
+    with lm.context(
+        user_id="alice", tenant_id="acme", tags=["a", "b"], metadata={"plan": "pro", "region": "eu"}
+    ):
+        with lm.context(
+            user_id="bob",
+            tags=["b", "c"],
+            metadata={"region": "us", "ab": 1},
+            prompt_name="summarize",
+            prompt_version="3",
+        ) as inner:
             assert inner is current_scope()
             assert inner.user_id == "bob"
             assert inner.tenant_id == "acme"

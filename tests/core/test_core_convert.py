@@ -52,29 +52,32 @@ def _roundtrip(value: Any) -> Any:
     return json.loads(json.dumps(converted, allow_nan=False))
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, None),
-    (True, True),
-    (42, 42),
-    (1.5, 1.5),
-    ("text", "text"),
-    (b"\x00\xff binary", "<9 bytes>"),
-    (bytearray(b"abc"), "<3 bytes>"),
-    (memoryview(b"abcd"), "<4 bytes>"),
-    ({3, 1, 2}, [1, 2, 3]),
-    (frozenset({"b", "a"}), ["a", "b"]),
-    ((1, "two"), [1, "two"]),
-    (float("nan"), "nan"),
-    (float("inf"), "inf"),
-    ({"neg": float("-inf")}, {"neg": "-inf"}),
-    (Color.RED, "red"),
-    (datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC), "2026-01-02T03:04:05+00:00"),
-    (datetime.date(2026, 1, 2), "2026-01-02"),
-    (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
-    ({1: "int key", None: "none key"}, {"1": "int key", "None": "none key"}),
-    (Attachment(name="a.txt"), {"name": "a.txt", "data": ""}),
-    (Point(1.0, float("nan")), {"x": 1.0, "y": "nan", "label": "<2 bytes>"}),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        (True, True),
+        (42, 42),
+        (1.5, 1.5),
+        ("text", "text"),
+        (b"\x00\xff binary", "<9 bytes>"),
+        (bytearray(b"abc"), "<3 bytes>"),
+        (memoryview(b"abcd"), "<4 bytes>"),
+        ({3, 1, 2}, [1, 2, 3]),
+        (frozenset({"b", "a"}), ["a", "b"]),
+        ((1, "two"), [1, "two"]),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        ({"neg": float("-inf")}, {"neg": "-inf"}),
+        (Color.RED, "red"),
+        (datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC), "2026-01-02T03:04:05+00:00"),
+        (datetime.date(2026, 1, 2), "2026-01-02"),
+        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
+        ({1: "int key", None: "none key"}, {"1": "int key", "None": "none key"}),
+        (Attachment(name="a.txt"), {"name": "a.txt", "data": ""}),
+        (Point(1.0, float("nan")), {"x": 1.0, "y": "nan", "label": "<2 bytes>"}),
+    ],
+)
 def test_values(value: Any, expected: Any) -> None:
     assert _roundtrip(value) == expected
 

@@ -22,10 +22,18 @@ def test_iso_matches_datetime_formatting() -> None:
 
 
 def test_encode_record_matches_the_standard_library() -> None:
-    record = {"schema_version": 1, "kind": "llm_call", "latency_ms": 12.5, "cost_usd": 1.44e-05,
-              "input_messages": [{"role": "user", "parts": [{"type": "text", "content": "héllo ✓ \"q\" \n"}]}],
-              "usage": {"input_tokens": 12, "output_tokens": None}, "tags": ["a"], "partial": False,
-              "big": 2**70, "metadata": {"nested": {"list": [1, 2.5, None, True]}}}
+    record = {
+        "schema_version": 1,
+        "kind": "llm_call",
+        "latency_ms": 12.5,
+        "cost_usd": 1.44e-05,
+        "input_messages": [{"role": "user", "parts": [{"type": "text", "content": 'héllo ✓ "q" \n'}]}],
+        "usage": {"input_tokens": 12, "output_tokens": None},
+        "tags": ["a"],
+        "partial": False,
+        "big": 2**70,
+        "metadata": {"nested": {"list": [1, 2.5, None, True]}},
+    }
     fast = _base.encode_record(record)
     plain = _base._encode_stdlib(record)
     assert json.loads(fast) == json.loads(plain) == json.loads(json.dumps(record))
@@ -42,7 +50,9 @@ def test_heavy_modules_load_off_the_callers_path() -> None:
         "lm.Record  # first use loads the models\n"
         "print('llm_monitor_sdk._record_models' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     first, second = out.stdout.splitlines()
     assert first == "[]"
     assert second == "True"

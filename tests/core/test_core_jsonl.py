@@ -168,8 +168,9 @@ def test_permission_error_raises(tmp_path: Path) -> None:
         JSONLExporter(target).export([_record(0)])
 
 
-def test_pipeline_counts_failed_jsonl_batches_without_crashing(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_counts_failed_jsonl_batches_without_crashing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "records.jsonl"
     jsonl = JSONLExporter(path)
     other = RecordingExporter("other")

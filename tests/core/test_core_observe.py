@@ -225,7 +225,9 @@ async def test_nested_async_observes_in_concurrent_tasks(recorder: RecordingExpo
     parent = _by_name(records)["fanout"]
     tasks = [r for r in records if r["name"] == "task"]
     assert len(tasks) == 5
-    assert all(t["parent_span_id"] == parent["span_id"] and t["trace_id"] == parent["trace_id"] for t in tasks)
+    assert all(
+        t["parent_span_id"] == parent["span_id"] and t["trace_id"] == parent["trace_id"] for t in tasks
+    )
 
 
 def test_separate_top_level_calls_get_separate_traces(recorder: RecordingExporter) -> None:
@@ -240,16 +242,27 @@ def test_separate_top_level_calls_get_separate_traces(recorder: RecordingExporte
 
 
 def test_observe_keywords_and_capture_switches(recorder: RecordingExporter) -> None:
-    @lm.observe("secret_op", user_id="u9", session_id="s9", prompt_name="p", prompt_version="v2",
-                capture_input=False, capture_output=False)
+    @lm.observe(
+        "secret_op",
+        user_id="u9",
+        session_id="s9",
+        prompt_name="p",
+        prompt_version="v2",
+        capture_input=False,
+        capture_output=False,
+    )
     def secret_op(password: str) -> str:
         return password[::-1]
 
     assert secret_op("hunter2") == "2retnuh"
     (span,) = _flushed(recorder)
     assert span["input"] is None and span["output"] is None
-    assert (span["user_id"], span["session_id"], span["prompt_name"], span["prompt_version"]) == \
-        ("u9", "s9", "p", "v2")
+    assert (span["user_id"], span["session_id"], span["prompt_name"], span["prompt_version"]) == (
+        "u9",
+        "s9",
+        "p",
+        "v2",
+    )
 
 
 def test_methods_drop_self(recorder: RecordingExporter) -> None:
@@ -278,8 +291,9 @@ def test_llm_call_parent_is_the_observe_span(recorder: RecordingExporter) -> Non
 
     @lm.observe("answer", user_id="alice")
     def answer(question: str) -> str:
-        response = client.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}],
-                                 temperature=0.2)
+        response = client.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": question}], temperature=0.2
+        )
         return response["text"]
 
     assert answer("hi?") == "hello back"
@@ -310,8 +324,9 @@ def test_openai_call_parent_is_the_observe_span(fake_provider, memory_exporter) 
 
     @lm.observe("ask")
     def ask() -> str:
-        response = client.chat.completions.create(model="gpt-4o-mini",
-                                                  messages=[{"role": "user", "content": "hello"}])
+        response = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
+        )
         return response.choices[0].message.content
 
     ask()

@@ -134,8 +134,9 @@ def test_records_are_flushed_at_interpreter_exit(tmp_path: Path) -> None:
             work(i)
         # no flush(), no shutdown(): the atexit hook must export these
     """)
-    result = subprocess.run([sys.executable, "-c", script], env=_child_env(tmp_path), capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=_child_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "out" / "records.jsonl").read_text().splitlines()
     records = [lm.Record.model_validate(json.loads(line)) for line in lines]

@@ -12,8 +12,17 @@ from llm_monitor_sdk import exporters
 from llm_monitor_sdk.config import configuration_reference
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_API = ("instrument", "uninstrument", "observe", "context", "flush", "shutdown", "stats",
-                "BudgetExceededError", "exporters")
+CONTRACT_API = (
+    "instrument",
+    "uninstrument",
+    "observe",
+    "context",
+    "flush",
+    "shutdown",
+    "stats",
+    "BudgetExceededError",
+    "exporters",
+)
 CONTRACT_EXPORTERS = ("JSONLExporter", "ConsoleExporter", "HTTPExporter", "OTelExporter", "InMemoryExporter")
 
 
@@ -42,7 +51,9 @@ def _public_objects() -> list[tuple[str, object]]:
             found.append((f"{module_name}.{name}", obj))
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
-                    if attr.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+                    if attr.startswith("_") or not (
+                        inspect.isfunction(member) or isinstance(member, property)
+                    ):
                         continue
                     found.append((f"{module_name}.{name}.{attr}", member))
     return found

@@ -36,7 +36,11 @@ def test_span_and_call_records_validate_from_jsonl(tmp_path: Path) -> None:
     flow()
     assert lm.flush(10)
     records = [lm.Record.model_validate(json.loads(line)) for line in path.read_text().splitlines()]
-    assert [(r.kind, r.status) for r in records] == [("llm_call", "ok"), ("llm_call", "error"), ("span", "ok")]
+    assert [(r.kind, r.status) for r in records] == [
+        ("llm_call", "ok"),
+        ("llm_call", "error"),
+        ("span", "ok"),
+    ]
     ok, failed, span = records
     assert ok.usage is not None and ok.usage.total_tokens == 15 and ok.usage.source == "provider"
     assert ok.cost_usd is not None and ok.cost_usd > 0
@@ -56,14 +60,17 @@ def test_openai_call_record_validates(fake_provider, tmp_path: Path) -> None:
     lm.instrument(["openai"], exporters="jsonl", jsonl_path=str(path), redact=False, flush_interval=60)
     client = fake_provider.openai_client()
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
-    stream = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "s"}],
-                                            stream=True)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "s"}], stream=True
+    )
     for _ in stream:
         pass
     assert lm.flush(10)
     records = [lm.Record.model_validate(json.loads(line)) for line in path.read_text().splitlines()]
-    assert [(r.kind, r.provider, r.stream) for r in records] == [("llm_call", "openai", False),
-                                                                 ("llm_call", "openai", True)]
+    assert [(r.kind, r.provider, r.stream) for r in records] == [
+        ("llm_call", "openai", False),
+        ("llm_call", "openai", True),
+    ]
     assert all(r.status == "ok" and r.usage is not None for r in records)
     assert records[1].ttft_ms is not None
 
@@ -117,10 +124,27 @@ def test_aggregates_percentiles_on_known_latencies() -> None:
     latencies = [float(n) for n in range(1, 1001)]
     random.Random(7).shuffle(latencies)
     for latency in latencies:
-        aggregates.add({"kind": "llm_call", "status": "ok", "latency_ms": latency, "ttft_ms": latency / 2,
-                        "provider": "openai", "request_model": "m", "usage": None, "cost_usd": 0.001})
-    aggregates.add({"kind": "llm_call", "status": "blocked", "latency_ms": 0.0, "provider": "openai",
-                    "request_model": "m"})
+        aggregates.add(
+            {
+                "kind": "llm_call",
+                "status": "ok",
+                "latency_ms": latency,
+                "ttft_ms": latency / 2,
+                "provider": "openai",
+                "request_model": "m",
+                "usage": None,
+                "cost_usd": 0.001,
+            }
+        )
+    aggregates.add(
+        {
+            "kind": "llm_call",
+            "status": "blocked",
+            "latency_ms": 0.0,
+            "provider": "openai",
+            "request_model": "m",
+        }
+    )
     summary = aggregates.summary()
     assert summary["by_status"] == {"ok": 1000, "blocked": 1}
     assert summary["latency_ms"]["count"] == 1000  # blocked calls never reached the provider

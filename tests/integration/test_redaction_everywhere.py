@@ -85,32 +85,50 @@ def _messages() -> list[dict[str, Any]]:
     return [
         {"role": "system", "content": PII["system"]},
         {"role": "user", "content": PII["user"]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "pay", "arguments": PII["tool_args"]}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "pay", "arguments": PII["tool_args"]},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": PII["tool_result"]},
     ]
 
 
-def test_every_captured_field_is_redacted_in_every_exporter(fake_provider: FakeProvider, tmp_path: Path,
-                                                            receiver: _Receiver) -> None:
+def test_every_captured_field_is_redacted_in_every_exporter(
+    fake_provider: FakeProvider, tmp_path: Path, receiver: _Receiver
+) -> None:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     jsonl = tmp_path / "records.jsonl"
     lm.instrument(
         exporters=["jsonl", "http", lm.exporters.OTelExporter(tracer_provider=provider)],
-        jsonl_path=str(jsonl), http_url=receiver.url, flush_interval=0.05,
+        jsonl_path=str(jsonl),
+        http_url=receiver.url,
+        flush_interval=0.05,
     )
     client = fake_provider.openai_client()
 
     @lm.observe(metadata={"note": PII["metadata"]}, tags=[PII["tag"]])
     def handle(ticket: str) -> str:
         reply = client.chat.completions.create(
-            model="gpt-4o-mini", messages=_messages(), user=PII["param"],
-            extra_headers=fake_headers(text=PII["reply"]))
+            model="gpt-4o-mini",
+            messages=_messages(),
+            user=PII["param"],
+            extra_headers=fake_headers(text=PII["reply"]),
+        )
         try:
-            client.chat.completions.create(model="gpt-4o-mini", messages=_messages(),
-                                           extra_headers=fake_headers(status=401, error_message=PII["error"]))
+            client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=_messages(),
+                extra_headers=fake_headers(status=401, error_message=PII["error"]),
+            )
         except openai.AuthenticationError:
             pass
         return f"answered {ticket}: {reply.choices[0].message.content}"
@@ -120,8 +138,9 @@ def test_every_captured_field_is_redacted_in_every_exporter(fake_provider: FakeP
 
     jsonl_text = jsonl.read_text()
     http_text = b"".join(receiver.bodies).decode()
-    otel_text = json.dumps([{"name": s.name, "attributes": dict(s.attributes or {})}
-                            for s in spans.get_finished_spans()])
+    otel_text = json.dumps(
+        [{"name": s.name, "attributes": dict(s.attributes or {})} for s in spans.get_finished_spans()]
+    )
     for where, text in (("jsonl", jsonl_text), ("http", http_text), ("otel", otel_text)):
         assert text, f"{where} received nothing"
         for secret in SECRETS:
@@ -147,11 +166,14 @@ def test_every_captured_field_is_redacted_in_every_exporter(fake_provider: FakeP
     # All three exporters saw the same redacted records.
     http_records = [r for body in receiver.bodies for r in json.loads(body)["records"]]
     assert sorted(r["record_id"] for r in http_records) == sorted(r["record_id"] for r in records)
-    assert {json.dumps(r, sort_keys=True) for r in http_records} == {json.dumps(r, sort_keys=True) for r in records}
+    assert {json.dumps(r, sort_keys=True) for r in http_records} == {
+        json.dumps(r, sort_keys=True) for r in records
+    }
 
 
-def test_redaction_off_and_capture_off(fake_provider: FakeProvider,
-                                       memory_exporter: lm.exporters.InMemoryExporter) -> None:
+def test_redaction_off_and_capture_off(
+    fake_provider: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     client = fake_provider.openai_client()
     lm.instrument(exporters=[memory_exporter], redact=False)
     client.chat.completions.create(model="gpt-4o-mini", messages=_messages())
@@ -169,7 +191,9 @@ def test_redaction_off_and_capture_off(fake_provider: FakeProvider,
     assert record["usage"]["input_tokens"] > 0  # numbers are still there
 
 
-def test_user_id_can_be_hashed(fake_provider: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter) -> None:
+def test_user_id_can_be_hashed(
+    fake_provider: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     lm.instrument(exporters=[memory_exporter], redact_user_id=True, redact_key="k" * 32)
     client = fake_provider.openai_client()
     for user in ("alice@example.com", "alice@example.com", "bob"):

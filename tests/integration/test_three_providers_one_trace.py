@@ -25,8 +25,13 @@ def test_three_providers_are_children_of_one_trace(fake_provider: FakeProvider, 
 
     @lm.observe("triage", user_id="u-7", tenant_id="acme")
     def triage(question: str) -> list[str]:
-        answers = [openai_client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": question}]).choices[0].message.content]
+        answers = [
+            openai_client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+            )
+            .choices[0]
+            .message.content
+        ]
         answers.append(second_opinion(question))
         stream = genai_client.models.generate_content_stream(model="gemini-2.5-flash", contents=question)
         answers.append("".join(chunk.text or "" for chunk in stream))
@@ -36,7 +41,8 @@ def test_three_providers_are_children_of_one_trace(fake_provider: FakeProvider, 
     def second_opinion(question: str) -> str:
         async def ask() -> str:
             message = await anthropic_client.messages.create(
-                model="claude-haiku-4-5", max_tokens=64, messages=[{"role": "user", "content": question}])
+                model="claude-haiku-4-5", max_tokens=64, messages=[{"role": "user", "content": question}]
+            )
             return message.content[0].text
 
         return asyncio.run(ask())

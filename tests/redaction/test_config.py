@@ -20,7 +20,10 @@ def test_parse_entities_forms() -> None:
     assert parse_entities("", ENT) is None
     assert parse_entities("all", ENT) is None
     assert parse_entities("email_address, CREDIT_CARD", ENT) == {"EMAIL_ADDRESS", "CREDIT_CARD"}
-    assert parse_entities("-PHONE_NUMBER,-IP_ADDRESS", ENT) == set(BUILTIN_ENTITIES) - {"PHONE_NUMBER", "IP_ADDRESS"}
+    assert parse_entities("-PHONE_NUMBER,-IP_ADDRESS", ENT) == set(BUILTIN_ENTITIES) - {
+        "PHONE_NUMBER",
+        "IP_ADDRESS",
+    }
     assert parse_entities("EMPLOYEE_ID", ENT, known=["EMPLOYEE_ID"]) == {"EMPLOYEE_ID"}
 
 
@@ -39,7 +42,9 @@ def test_parse_strategies_forms() -> None:
     assert parse_strategies("", STRAT) == {}
 
 
-@pytest.mark.parametrize(("bad", "why"), [("EMAIL_ADDRESS=blur", "blur"), ("EMAIL=hash", "EMAIL"), ("scramble", "scramble")])
+@pytest.mark.parametrize(
+    ("bad", "why"), [("EMAIL_ADDRESS=blur", "blur"), ("EMAIL=hash", "EMAIL"), ("scramble", "scramble")]
+)
 def test_parse_strategies_errors_name_the_variable(bad: str, why: str) -> None:
     with pytest.raises(ValueError, match=STRAT) as info:
         parse_strategies(bad, STRAT)

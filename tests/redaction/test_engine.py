@@ -38,16 +38,32 @@ def make_record() -> dict:
             {
                 "role": "assistant",
                 "parts": [
-                    {"type": "tool_call", "id": "call_1", "name": "lookup", "arguments": {"email": EMAIL, "n": 3}},
-                    {"type": "tool_call", "id": "call_2", "name": "lookup", "arguments": json.dumps({"ssn": "123-45-6789"})},
+                    {
+                        "type": "tool_call",
+                        "id": "call_1",
+                        "name": "lookup",
+                        "arguments": {"email": EMAIL, "n": 3},
+                    },
+                    {
+                        "type": "tool_call",
+                        "id": "call_2",
+                        "name": "lookup",
+                        "arguments": json.dumps({"ssn": "123-45-6789"}),
+                    },
                 ],
             },
-            {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": {"ip": "10.1.2.3"}}]},
+            {
+                "role": "tool",
+                "parts": [{"type": "tool_call_response", "id": "call_1", "response": {"ip": "10.1.2.3"}}],
+            },
         ],
         "output_messages": [
             {
                 "role": "assistant",
-                "parts": [{"type": "reasoning", "content": f"user {EMAIL} asked"}, {"type": "text", "content": "Done."}],
+                "parts": [
+                    {"type": "reasoning", "content": f"user {EMAIL} asked"},
+                    {"type": "text", "content": "Done."},
+                ],
                 "finish_reason": "stop",
             },
         ],
@@ -70,7 +86,10 @@ def test_every_captured_field_is_redacted() -> None:
     for raw in (CARD, "123-45-6789", "10.1.2.3", "7946 0018", "abcd1234efgh"):
         assert raw not in dumped
     assert record["system_instructions"][0]["content"] == "Support agent. Escalate to <EMAIL_ADDRESS_1>."
-    assert record["input_messages"][0]["parts"][0]["content"] == "My card is <CREDIT_CARD_1>, email <EMAIL_ADDRESS_1>"
+    assert (
+        record["input_messages"][0]["parts"][0]["content"]
+        == "My card is <CREDIT_CARD_1>, email <EMAIL_ADDRESS_1>"
+    )
     assert record["input_messages"][1]["parts"][0]["arguments"] == {"email": "<EMAIL_ADDRESS_1>", "n": 3}
     assert json.loads(record["input_messages"][1]["parts"][1]["arguments"]) == {"ssn": "<US_SSN_1>"}
     assert record["input_messages"][2]["parts"][0]["response"] == {"ip": "<IP_ADDRESS_1>"}
@@ -95,8 +114,23 @@ def test_ids_models_and_structure_untouched() -> None:
     original["request_model"] = "model-555-123-4567"
     original["response_id"] = "chatcmpl-192.168.1.1"
     record = build_redactor().redact_record(copy.deepcopy(original))
-    for key in ("record_id", "trace_id", "span_id", "started_at", "ended_at", "provider", "operation", "api",
-                "request_model", "response_id", "user_id", "session_id", "usage", "cost_usd", "service_name"):
+    for key in (
+        "record_id",
+        "trace_id",
+        "span_id",
+        "started_at",
+        "ended_at",
+        "provider",
+        "operation",
+        "api",
+        "request_model",
+        "response_id",
+        "user_id",
+        "session_id",
+        "usage",
+        "cost_usd",
+        "service_name",
+    ):
         assert record[key] == original[key], key  # fmt: skip
     part = record["input_messages"][1]["parts"][0]
     assert (part["type"], part["id"], part["name"]) == ("tool_call", "call_1", "lookup")

@@ -78,13 +78,17 @@ def test_engine_gates_change_no_result(texts: list[str]) -> None:
     assert _findings(build_redactor(), texts) == _findings(ungated_redactor(), texts)
 
 
-def test_phone_candidate_rejection_changes_no_result(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_phone_candidate_rejection_changes_no_result(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fast = _findings(build_redactor(), texts)
     monkeypatch.setattr(phone_module, "_may_be_phone", lambda raw, image, start: True)
     assert _findings(build_redactor(), texts) == fast
 
 
-def test_secret_short_string_shortcut_changes_no_result(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_short_string_shortcut_changes_no_result(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fast = _findings(build_redactor(), texts)
     monkeypatch.setattr(secrets_module, "_SHORTEST_TOKEN", 0)
     assert _findings(build_redactor(), texts) == fast
@@ -94,7 +98,9 @@ def test_ssn_image_walk_matches_a_plain_pattern_scan(texts: list[str]) -> None:
     detector = SSNDetector()
 
     def plain(text: str) -> list[tuple[int, int]]:
-        spans = [m.span() for m in detector._pattern.finditer(text) if ssn_ok(m.group(1), m.group(3), m.group(4))]
+        spans = [
+            m.span() for m in detector._pattern.finditer(text) if ssn_ok(m.group(1), m.group(3), m.group(4))
+        ]
         spans += [(m.start(1), m.end(3)) for m in detector._labeled.finditer(text)
                   if ssn_ok(m.group(1), m.group(2), m.group(3))]  # fmt: skip
         return sorted(spans)
@@ -115,7 +121,12 @@ def test_card_search_matches_trying_every_group_prefix(texts: list[str]) -> None
                 digits = "".join(g for g, _ in groups[:last])
                 if len(digits) < 13:
                     break
-                if last == 1 and len(digits) == 13 and ean13_ok(digits) and not _card_word_before(text, m.start()):
+                if (
+                    last == 1
+                    and len(digits) == 13
+                    and ean13_ok(digits)
+                    and not _card_word_before(text, m.start())
+                ):
                     break
                 if last > 1 and not _card_grouping_ok([len(g) for g, _ in groups[:last]]):
                     continue
@@ -186,7 +197,9 @@ def test_profile_reads_shapes_off_the_class_image() -> None:
     assert run_profile("ISBN 978-3-16-148410-0 only")[2:] == (False, False)
 
 
-def test_scan_cache_stays_bounded_under_a_flood_of_short_unique_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scan_cache_stays_bounded_under_a_flood_of_short_unique_strings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from llm_monitor_sdk.redaction import engine
 
     monkeypatch.setattr(engine, "_CACHE_MAX_CHARS", 50_000)

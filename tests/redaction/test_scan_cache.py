@@ -22,9 +22,15 @@ class CountingDetector:
 
 
 def _record(system: str, user: str) -> dict[str, Any]:
-    return {"kind": "llm_call", "system_instructions": [{"type": "text", "content": system}],
-            "input_messages": [{"role": "user", "parts": [{"type": "text", "content": user}]}],
-            "output_messages": None, "metadata": {}, "tags": [], "request_params": {}}
+    return {
+        "kind": "llm_call",
+        "system_instructions": [{"type": "text", "content": system}],
+        "input_messages": [{"role": "user", "parts": [{"type": "text", "content": user}]}],
+        "output_messages": None,
+        "metadata": {},
+        "tags": [],
+        "request_params": {},
+    }
 
 
 def test_a_repeated_string_is_scanned_once_and_numbered_per_record() -> None:

@@ -61,7 +61,12 @@ def test_walk_keeps_non_json_values_and_subclasses_working() -> None:
         pass
 
     record = {
-        "metadata": {"t": ("jo@example.com", 3), "b": b"call 020 7946 0018", "s": Tag("x jo@example.com"), "n": None},
+        "metadata": {
+            "t": ("jo@example.com", 3),
+            "b": b"call 020 7946 0018",
+            "s": Tag("x jo@example.com"),
+            "n": None,
+        },
         "tags": [Tag("jo@example.com"), 1.5, True],
     }
     out = build_redactor().redact_record(record)

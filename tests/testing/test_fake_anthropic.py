@@ -28,8 +28,14 @@ def test_raw_stream_event_sequence(fake_provider: FakeProvider, in_process: bool
     stream = client.messages.create(model="c", stream=True, **A)
     events = list(stream)
     assert [e.type for e in events] == [
-        "message_start", "content_block_start", "content_block_delta", "content_block_delta",
-        "content_block_delta", "content_block_stop", "message_delta", "message_stop",
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
     ]  # the SDK swallows ``ping``
     start = events[0].message.usage
     assert start.input_tokens == 12 and start.cache_read_input_tokens == 4 and start.output_tokens == 1
@@ -39,8 +45,10 @@ def test_raw_stream_event_sequence(fake_provider: FakeProvider, in_process: bool
 
 
 def test_stream_helper_thinking_and_tool_use(fake_provider: FakeProvider, in_process: bool) -> None:
-    fake_provider.configure(thinking="Considering the weather",
-                            tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}, "id": "toolu_1"}])
+    fake_provider.configure(
+        thinking="Considering the weather",
+        tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}, "id": "toolu_1"}],
+    )
     client = fake_provider.anthropic_client(in_process=in_process)
     with client.messages.stream(model="c", **A) as stream:
         text = "".join(stream.text_stream)
@@ -70,20 +78,32 @@ def test_count_tokens(fake_provider: FakeProvider, in_process: bool) -> None:
 
 def test_finish_reason_override_and_usage_absent(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.anthropic_client(in_process=in_process)
-    m = client.messages.create(model="c", **A, extra_headers=fake_headers(finish_reason="refusal", usage=False))
+    m = client.messages.create(
+        model="c", **A, extra_headers=fake_headers(finish_reason="refusal", usage=False)
+    )
     assert m.stop_reason == "refusal" and m.usage is None
-    events = list(client.messages.create(model="c", stream=True, **A,
-                                         extra_headers=fake_headers(finish_reason="max_tokens")))
+    events = list(
+        client.messages.create(
+            model="c", stream=True, **A, extra_headers=fake_headers(finish_reason="max_tokens")
+        )
+    )
     assert events[-2].delta.stop_reason == "max_tokens"
 
 
 @pytest.mark.parametrize(
     ("status", "exc_name", "etype"),
-    [(400, "BadRequestError", "invalid_request_error"), (401, "AuthenticationError", "authentication_error"),
-     (429, "RateLimitError", "rate_limit_error"), (500, "InternalServerError", "api_error"),
-     (503, "InternalServerError", "api_error"), (529, "OverloadedError", "overloaded_error")],
+    [
+        (400, "BadRequestError", "invalid_request_error"),
+        (401, "AuthenticationError", "authentication_error"),
+        (429, "RateLimitError", "rate_limit_error"),
+        (500, "InternalServerError", "api_error"),
+        (503, "InternalServerError", "api_error"),
+        (529, "OverloadedError", "overloaded_error"),
+    ],
 )
-def test_errors(fake_provider: FakeProvider, in_process: bool, status: int, exc_name: str, etype: str) -> None:
+def test_errors(
+    fake_provider: FakeProvider, in_process: bool, status: int, exc_name: str, etype: str
+) -> None:
     client = fake_provider.anthropic_client(in_process=in_process)
     fake_provider.fail_next(status, message="denied", retry_after=3)
     with pytest.raises(getattr(anthropic, exc_name)) as info:

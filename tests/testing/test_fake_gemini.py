@@ -55,8 +55,11 @@ def test_api_versions(fake_provider: FakeProvider, in_process: bool) -> None:
 def test_embeddings(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.genai_client(in_process=in_process)
     one = client.models.embed_content(model="gemini-embedding-001", contents="a")
-    many = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b", "c"],
-                                       config=types.EmbedContentConfig(output_dimensionality=5))
+    many = client.models.embed_content(
+        model="gemini-embedding-001",
+        contents=["a", "b", "c"],
+        config=types.EmbedContentConfig(output_dimensionality=5),
+    )
     assert one.embeddings[0].values == [0.1, 0.2, 0.3]
     assert len(many.embeddings) == 3 and len(many.embeddings[2].values) == 5
 
@@ -71,10 +74,13 @@ def test_vertex_express_paths(fake_provider: FakeProvider, in_process: bool) -> 
 
 
 def test_vertex_project_path_and_count_tokens_over_raw_http(fake_provider: FakeProvider) -> None:
-    url = (f"{fake_provider.url}/v1/projects/p1/locations/us-central1/publishers/google/models/"
-           f"{MODEL}:generateContent")
-    req = urllib.request.Request(url, data=b'{"contents": []}', method="POST",
-                                 headers={"content-type": "application/json"})
+    url = (
+        f"{fake_provider.url}/v1/projects/p1/locations/us-central1/publishers/google/models/"
+        f"{MODEL}:generateContent"
+    )
+    req = urllib.request.Request(
+        url, data=b'{"contents": []}', method="POST", headers={"content-type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         body = json.load(resp)
     assert body["candidates"][0]["content"]["parts"] == [{"text": "Hello!"}]
@@ -93,7 +99,9 @@ def test_stream_without_alt_sse_is_a_json_array(fake_provider: FakeProvider) -> 
 
 def test_thinking_tool_calls_and_finish_override(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.genai_client(in_process=in_process)
-    cfg = _cfg(thinking="hmm", tool_calls=[{"name": "lookup", "arguments": {"q": "x"}}], finish_reason="SAFETY")
+    cfg = _cfg(
+        thinking="hmm", tool_calls=[{"name": "lookup", "arguments": {"q": "x"}}], finish_reason="SAFETY"
+    )
     r = client.models.generate_content(model=MODEL, contents="hi", config=cfg)
     parts = r.candidates[0].content.parts
     assert parts[0].thought is True and parts[0].text == "hmm"
@@ -112,9 +120,13 @@ def test_usage_absent(fake_provider: FakeProvider, in_process: bool) -> None:
 
 @pytest.mark.parametrize(
     ("status", "exc", "grpc"),
-    [(400, errors.ClientError, "INVALID_ARGUMENT"), (401, errors.ClientError, "UNAUTHENTICATED"),
-     (429, errors.ClientError, "RESOURCE_EXHAUSTED"), (500, errors.ServerError, "INTERNAL"),
-     (503, errors.ServerError, "UNAVAILABLE")],
+    [
+        (400, errors.ClientError, "INVALID_ARGUMENT"),
+        (401, errors.ClientError, "UNAUTHENTICATED"),
+        (429, errors.ClientError, "RESOURCE_EXHAUSTED"),
+        (500, errors.ServerError, "INTERNAL"),
+        (503, errors.ServerError, "UNAVAILABLE"),
+    ],
 )
 def test_errors(fake_provider: FakeProvider, in_process: bool, status: int, exc: type, grpc: str) -> None:
     client = fake_provider.genai_client(in_process=in_process)
@@ -130,7 +142,9 @@ def test_cut_stream(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.genai_client(in_process=in_process)
     seen = []
     with pytest.raises(hx.TransportError):
-        for chunk in client.models.generate_content_stream(model=MODEL, contents="hi", config=_cfg(cut_after=2)):
+        for chunk in client.models.generate_content_stream(
+            model=MODEL, contents="hi", config=_cfg(cut_after=2)
+        ):
             seen.append(chunk.text)
     assert seen == ["a", "b"]
 

@@ -38,8 +38,9 @@ def test_chat_stream_include_usage_sends_final_usage_only_chunk(
 ) -> None:
     fake_provider.configure(text="abcdefghij", chunks=5)
     client = fake_provider.openai_client(in_process=in_process)
-    stream = client.chat.completions.create(model="m1", messages=M, stream=True,
-                                            stream_options={"include_usage": True})
+    stream = client.chat.completions.create(
+        model="m1", messages=M, stream=True, stream_options={"include_usage": True}
+    )
     chunks = list(stream)
     assert _text(chunks) == "abcdefghij"
     content = [c for c in chunks if c.choices and c.choices[0].delta.content]
@@ -52,7 +53,9 @@ def test_chat_stream_include_usage_sends_final_usage_only_chunk(
     assert {c.model for c in chunks} == {"m1"}
 
 
-def test_chat_stream_without_include_usage_has_no_usage(fake_provider: FakeProvider, in_process: bool) -> None:
+def test_chat_stream_without_include_usage_has_no_usage(
+    fake_provider: FakeProvider, in_process: bool
+) -> None:
     client = fake_provider.openai_client(in_process=in_process)
     chunks = list(client.chat.completions.create(model="m", messages=M, stream=True))
     assert _text(chunks) == "Hello!"
@@ -65,8 +68,10 @@ def test_chat_n_choices(fake_provider: FakeProvider, in_process: bool) -> None:
     assert [c.index for c in r.choices] == [0, 1, 2]
     assert {c.message.content for c in r.choices} == {"Hello!"}
     chunks = list(client.chat.completions.create(model="m", messages=M, n=2, stream=True))
-    per_choice = {i: "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].index == i)
-                  for i in (0, 1)}
+    per_choice = {
+        i: "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].index == i)
+        for i in (0, 1)
+    }
     assert per_choice == {0: "Hello!", 1: "Hello!"}
 
 
@@ -80,16 +85,23 @@ def test_chat_tool_calls_json_and_stream_helper(fake_provider: FakeProvider, in_
     with client.chat.completions.stream(model="m", messages=M) as stream:
         final = stream.get_final_completion()
     streamed = final.choices[0].message.tool_calls[0]
-    assert streamed.function.name == "get_weather" and json.loads(streamed.function.arguments) == {"city": "Paris"}
+    assert streamed.function.name == "get_weather" and json.loads(streamed.function.arguments) == {
+        "city": "Paris"
+    }
     assert final.choices[0].finish_reason == "tool_calls"
 
 
 def test_finish_reason_override(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.openai_client(in_process=in_process)
-    r = client.chat.completions.create(model="m", messages=M, extra_headers=fake_headers(finish_reason="length"))
+    r = client.chat.completions.create(
+        model="m", messages=M, extra_headers=fake_headers(finish_reason="length")
+    )
     assert r.choices[0].finish_reason == "length"
-    chunks = list(client.chat.completions.create(model="m", messages=M, stream=True,
-                                                 extra_headers=fake_headers(finish_reason="content_filter")))
+    chunks = list(
+        client.chat.completions.create(
+            model="m", messages=M, stream=True, extra_headers=fake_headers(finish_reason="content_filter")
+        )
+    )
     assert chunks[-1].choices[0].finish_reason == "content_filter"
 
 
@@ -97,8 +109,11 @@ def test_usage_absent(fake_provider: FakeProvider, in_process: bool) -> None:
     fake_provider.configure(usage=False)
     client = fake_provider.openai_client(in_process=in_process)
     assert client.chat.completions.create(model="m", messages=M).usage is None
-    chunks = list(client.chat.completions.create(model="m", messages=M, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="m", messages=M, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert all(c.usage is None for c in chunks) and _text(chunks) == "Hello!"
     assert client.responses.create(model="m", input="hi").usage is None
 
@@ -123,11 +138,20 @@ def test_responses_json_and_full_stream_sequence(fake_provider: FakeProvider, in
 
 def test_responses_tool_calls_and_incomplete(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.openai_client(in_process=in_process)
-    r = client.responses.create(model="m", input="hi", extra_headers=fake_headers(text="", tool_calls=[WEATHER]))
+    r = client.responses.create(
+        model="m", input="hi", extra_headers=fake_headers(text="", tool_calls=[WEATHER])
+    )
     fc = r.output[0]
-    assert fc.type == "function_call" and fc.name == "get_weather" and json.loads(fc.arguments) == {"city": "Paris"}
-    events = list(client.responses.create(model="m", input="hi", stream=True,
-                                          extra_headers=fake_headers(finish_reason="length")))
+    assert (
+        fc.type == "function_call"
+        and fc.name == "get_weather"
+        and json.loads(fc.arguments) == {"city": "Paris"}
+    )
+    events = list(
+        client.responses.create(
+            model="m", input="hi", stream=True, extra_headers=fake_headers(finish_reason="length")
+        )
+    )
     assert events[-1].type == "response.incomplete"
     assert events[-1].response.incomplete_details.reason == "max_output_tokens"
 
@@ -136,8 +160,11 @@ def test_legacy_completions(fake_provider: FakeProvider, in_process: bool) -> No
     client = fake_provider.openai_client(in_process=in_process)
     r = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi", n=2)
     assert [c.text for c in r.choices] == ["Hello!", "Hello!"] and r.usage.prompt_tokens == 12
-    chunks = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi", stream=True,
-                                            stream_options={"include_usage": True}))
+    chunks = list(
+        client.completions.create(
+            model="gpt-3.5-turbo-instruct", prompt="hi", stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert "".join(c.choices[0].text for c in chunks if c.choices) == "Hello!"
     assert chunks[-1].usage.total_tokens == r.usage.prompt_tokens + 2
     assert r.model == "gpt-3.5-turbo-instruct"
@@ -156,11 +183,13 @@ def test_embeddings_base64_default_and_float(fake_provider: FakeProvider, in_pro
 
 @pytest.mark.parametrize(
     ("status", "exc_name", "etype", "code"),
-    [(400, "BadRequestError", "invalid_request_error", None),
-     (401, "AuthenticationError", "invalid_request_error", "invalid_api_key"),
-     (429, "RateLimitError", "requests", "rate_limit_exceeded"),
-     (500, "InternalServerError", "server_error", None),
-     (503, "InternalServerError", "server_error", None)],
+    [
+        (400, "BadRequestError", "invalid_request_error", None),
+        (401, "AuthenticationError", "invalid_request_error", "invalid_api_key"),
+        (429, "RateLimitError", "requests", "rate_limit_exceeded"),
+        (500, "InternalServerError", "server_error", None),
+        (503, "InternalServerError", "server_error", None),
+    ],
 )
 def test_errors_raise_sdk_exception_with_real_body(
     fake_provider: FakeProvider, in_process: bool, status: int, exc_name: str, etype: str, code: str | None
@@ -181,7 +210,9 @@ def test_errors_raise_sdk_exception_with_real_body(
 def test_error_on_streaming_request(fake_provider: FakeProvider, in_process: bool) -> None:
     client = fake_provider.openai_client(in_process=in_process)
     with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model="m", messages=M, stream=True, extra_headers=fake_headers(status=429))
+        client.chat.completions.create(
+            model="m", messages=M, stream=True, extra_headers=fake_headers(status=429)
+        )
 
 
 def test_error_type_override(fake_provider: FakeProvider, in_process: bool) -> None:
@@ -205,14 +236,18 @@ def test_cut_stream_raises_in_sdk(fake_provider: FakeProvider, in_process: bool)
     assert _text(list(client.chat.completions.create(model="m", messages=M, stream=True))) == "abcdef"
 
 
-def test_cut_non_streaming_request_is_a_connection_error(fake_provider: FakeProvider, in_process: bool) -> None:
+def test_cut_non_streaming_request_is_a_connection_error(
+    fake_provider: FakeProvider, in_process: bool
+) -> None:
     client = fake_provider.openai_client(in_process=in_process)
     fake_provider.cut_next()
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model="m", messages=M)
 
 
-def test_retry_after_one_shot_failures_with_sdk_retries(fake_provider: FakeProvider, in_process: bool) -> None:
+def test_retry_after_one_shot_failures_with_sdk_retries(
+    fake_provider: FakeProvider, in_process: bool
+) -> None:
     client = fake_provider.openai_client(in_process=in_process, max_retries=2)
     fake_provider.fail_next(503, retry_after=0.01, times=2)
     r = client.chat.completions.create(model="m", messages=M)
@@ -223,8 +258,9 @@ async def test_async_chat_stream_and_error(fake_provider: FakeProvider, in_proce
     client = fake_provider.openai_client(async_=True, in_process=in_process)
     r = await client.chat.completions.create(model="am", messages=M)
     assert r.choices[0].message.content == "Hello!" and r.model == "am"
-    stream = await client.chat.completions.create(model="am", messages=M, stream=True,
-                                                  stream_options={"include_usage": True})
+    stream = await client.chat.completions.create(
+        model="am", messages=M, stream=True, stream_options={"include_usage": True}
+    )
     chunks = [c async for c in stream]
     assert _text(chunks) == "Hello!" and chunks[-1].usage.prompt_tokens == 12
     events = [e async for e in await client.responses.create(model="am", input="hi", stream=True)]
@@ -237,8 +273,9 @@ async def test_async_chat_stream_and_error(fake_provider: FakeProvider, in_proce
 async def test_async_cut_stream_raises(fake_provider: FakeProvider, in_process: bool) -> None:
     hx = sdk_http_module("openai")
     client = fake_provider.openai_client(async_=True, in_process=in_process)
-    stream = await client.chat.completions.create(model="m", messages=M, stream=True,
-                                                  extra_headers=fake_headers(cut_after=1))
+    stream = await client.chat.completions.create(
+        model="m", messages=M, stream=True, extra_headers=fake_headers(cut_after=1)
+    )
     with pytest.raises((openai.APIConnectionError, hx.TransportError)):
         async for _ in stream:
             pass

@@ -20,8 +20,12 @@ CHAT = "/v1/chat/completions"
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"content-type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, dict(resp.headers), resp.read()
@@ -60,14 +64,18 @@ def test_text_pieces_are_even_and_capped() -> None:
 
 def test_fake_headers_serialises_tool_calls() -> None:
     headers = fake_headers(status=429, tool_calls=[ToolCall("f", {"a": 1}, id="c1")])
-    assert json.loads(headers[HEADER]) == {"status": 429, "tool_calls": [{"name": "f", "arguments": {"a": 1},
-                                                                          "id": "c1"}]}
+    assert json.loads(headers[HEADER]) == {
+        "status": 429,
+        "tool_calls": [{"name": "f", "arguments": {"a": 1}, "id": "c1"}],
+    }
 
 
 def test_layering_defaults_then_one_shot_then_header(fake_provider: FakeProvider) -> None:
     fake_provider.configure(text="default")
     fake_provider.once(text="once")
-    assert _chat(fake_provider, fake_headers(text="header"))[2]["choices"][0]["message"]["content"] == "header"
+    assert (
+        _chat(fake_provider, fake_headers(text="header"))[2]["choices"][0]["message"]["content"] == "header"
+    )
     fake_provider.once(text="once")
     assert _chat(fake_provider)[2]["choices"][0]["message"]["content"] == "once"
     assert _chat(fake_provider)[2]["choices"][0]["message"]["content"] == "default"
@@ -111,7 +119,12 @@ def test_request_log_records_and_clears(fake_provider: FakeProvider) -> None:
     _post(fake_provider.url + "/v1/messages?beta=true", {"model": "c", "messages": []}, {"X-Custom": "1"})
     rec = fake_provider.requests[0]
     assert (rec.method, rec.path, rec.query, rec.provider, rec.operation) == (
-        "POST", "/v1/messages", "beta=true", "anthropic", "messages")
+        "POST",
+        "/v1/messages",
+        "beta=true",
+        "anthropic",
+        "messages",
+    )
     assert rec.body == {"model": "c", "messages": []} and rec.headers["x-custom"] == "1"
     fake_provider.clear()
     assert fake_provider.requests == [] and fake_provider.request_count == 0
@@ -129,8 +142,10 @@ def test_concurrent_header_overrides_do_not_race(fake_provider: FakeProvider) ->
     fake_provider.once(times=10, text="queued")
 
     def worker(i: int) -> list[str]:
-        return [_chat(fake_provider, fake_headers(text=f"t{i}"))[2]["choices"][0]["message"]["content"]
-                for _ in range(10)]
+        return [
+            _chat(fake_provider, fake_headers(text=f"t{i}"))[2]["choices"][0]["message"]["content"]
+            for _ in range(10)
+        ]
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(worker, range(8)))
@@ -149,8 +164,10 @@ def test_delay_applies_to_json_and_before_first_stream_event(fake_provider: Fake
     host, port = fake_provider.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         body = json.dumps({"model": "m", "stream": True}).encode()
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s"
-                     % (len(body), body))
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
         head = sock.recv(4096)
         t_head = time.perf_counter()
         assert head.startswith(b"HTTP/1.1 200") and b"data:" not in head
@@ -164,8 +181,10 @@ def test_chunk_delay_spaces_events(fake_provider: FakeProvider) -> None:
     httpx = pytest.importorskip("httpx")
     fake_provider.configure(text="abcd", chunks=4, chunk_delay=0.02)
     stamps = []
-    with httpx.Client() as client, client.stream("POST", fake_provider.url + CHAT,
-                                                 json={"model": "m", "stream": True}) as resp:
+    with (
+        httpx.Client() as client,
+        client.stream("POST", fake_provider.url + CHAT, json={"model": "m", "stream": True}) as resp,
+    ):
         for line in resp.iter_lines():
             if line.startswith("data:"):
                 stamps.append(time.perf_counter())
@@ -223,8 +242,10 @@ def test_module_level_mock_transport_with_each_http_library(lib: str) -> None:
             kinds = [line.split(": ", 1)[1] for line in s.iter_lines() if line.startswith("event:")]
         assert kinds[0] == "message_start" and kinds[-1] == "message_stop" and "ping" in kinds
         transport.fake.fail_next(401)
-        assert client.post("http://fake/v1beta/models/g:generateContent", json={}).json()["error"]["status"] == \
-            "UNAUTHENTICATED"
+        assert (
+            client.post("http://fake/v1beta/models/g:generateContent", json={}).json()["error"]["status"]
+            == "UNAUTHENTICATED"
+        )
     assert transport.fake.request_count == 3
 
 
@@ -234,7 +255,9 @@ async def test_mock_transport_async_delay_and_cut(lib: str) -> None:
     fake = FakeProvider(text="abcdef", chunks=6)
     async with hx.AsyncClient(transport=fake.mock_transport(hx)) as client:
         start = time.perf_counter()
-        r = await client.post("http://fake/v1/embeddings", json={"input": "a"}, headers=fake_headers(delay=0.03))
+        r = await client.post(
+            "http://fake/v1/embeddings", json={"input": "a"}, headers=fake_headers(delay=0.03)
+        )
         assert r.status_code == 200 and time.perf_counter() - start > 0.02
         fake.cut_next(after_chunks=2)
         got = []

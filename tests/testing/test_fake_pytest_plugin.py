@@ -28,7 +28,8 @@ def test_fixture_defaults(fake_provider: FakeProvider) -> None:
 
 def test_users_enable_the_plugin_with_pytest_plugins(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["llm_monitor_sdk.testing.pytest_plugin"]\n')
-    (tmp_path / "test_user.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent("""
         import json, urllib.request
         import pytest
 
@@ -39,13 +40,21 @@ def test_users_enable_the_plugin_with_pytest_plugins(tmp_path: Path) -> None:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 assert json.load(resp)["choices"][0]["message"]["content"] == "user text"
             assert fake_provider.request_count == 1
-    '''))
+    """)
+    )
     # Autoloaded third-party plugins only slow the child down; ours comes from pytest_plugins.
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-           "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", str(tmp_path)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout

@@ -29,7 +29,9 @@ def open_ledger(store: str) -> Ledger:
     ``unix://``)."""
     variable = "LLM_MONITOR_BUDGET_STORE"
     if not isinstance(store, str) or not store.strip():
-        raise ValueError(f"{variable}: expected memory, sqlite:///path/to.db or redis://host:port/db, got {store!r}")
+        raise ValueError(
+            f"{variable}: expected memory, sqlite:///path/to.db or redis://host:port/db, got {store!r}"
+        )
     text = store.strip()
     if text.lower() == "memory":
         from .store_memory import MemoryLedger
@@ -38,7 +40,9 @@ def open_ledger(store: str) -> Ledger:
     scheme = text.split(":", 1)[0].lower()
     if scheme == "sqlite":
         if not text.lower().startswith("sqlite:///") or len(text) == len("sqlite:///"):
-            raise ValueError(f"{variable}={store!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db")
+            raise ValueError(
+                f"{variable}={store!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
         from .store_sqlite import SQLiteLedger
 
         return SQLiteLedger(text[len("sqlite:///") :])

@@ -51,8 +51,18 @@ class Reservation:
         alerts: alerts raised at reserve time (warn mode's ``limit`` alert); ``settle`` returns them too.
     """
 
-    __slots__ = ("_done", "active", "alerts", "amount", "cost_usd", "expires_at", "id", "lines", "store_error",
-                 "would_block")
+    __slots__ = (
+        "_done",
+        "active",
+        "alerts",
+        "amount",
+        "cost_usd",
+        "expires_at",
+        "id",
+        "lines",
+        "store_error",
+        "would_block",
+    )
 
     def __init__(
         self,
@@ -218,7 +228,9 @@ class BudgetGuard:
             self._stats[name] += by
 
     @staticmethod
-    def _error_for(line: Line, spent: int | None, reserved: int | None, amount: int, reason: str) -> BudgetExceededError:
+    def _error_for(
+        line: Line, spent: int | None, reserved: int | None, amount: int, reason: str
+    ) -> BudgetExceededError:
         rule = line.rule
         return BudgetExceededError(
             scope=rule.scope,
@@ -233,7 +245,9 @@ class BudgetGuard:
             reason=reason,
         )
 
-    def _alert(self, line: Line, kind: str, spent: int, threshold: float, requested: int = 0) -> dict[str, Any]:
+    def _alert(
+        self, line: Line, kind: str, spent: int, threshold: float, requested: int = 0
+    ) -> dict[str, Any]:
         rule = line.rule
         alert: dict[str, Any] = {
             "type": kind,
@@ -257,13 +271,22 @@ class BudgetGuard:
         if alert["type"] == "soft":
             logger.warning(
                 "budget soft limit reached for %s: $%.6f spent of $%.6f (%s, %s)",
-                who, alert["spent_usd"], alert["limit_usd"], alert["rule"], alert["bucket"],
+                who,
+                alert["spent_usd"],
+                alert["limit_usd"],
+                alert["rule"],
+                alert["bucket"],
             )
         else:
             logger.warning(
                 "budget limit exceeded for %s (warn mode, call allowed): $%.6f spent + $%.6f requested "
                 "> $%.6f (%s, %s)",
-                who, alert["spent_usd"], alert["requested_usd"], alert["limit_usd"], alert["rule"], alert["bucket"],
+                who,
+                alert["spent_usd"],
+                alert["requested_usd"],
+                alert["limit_usd"],
+                alert["rule"],
+                alert["bucket"],
             )
         if self.on_alert is not None:
             try:
@@ -303,7 +326,9 @@ class BudgetGuard:
         price is unknown) reserves nothing but still blocks when a matching rule is already over its limit.
         """
         now = self._now()
-        amount = usd_to_nano(cost_usd) if cost_usd is not None and cost_usd > 0 and math.isfinite(cost_usd) else 0
+        amount = (
+            usd_to_nano(cost_usd) if cost_usd is not None and cost_usd > 0 and math.isfinite(cost_usd) else 0
+        )
         lines = self.match(keys, now)
         if not lines:
             return Reservation("", lines, amount, now, active=False)
@@ -359,7 +384,9 @@ class BudgetGuard:
         if actual_cost_usd is None:
             actual = res.amount
         else:
-            actual = usd_to_nano(actual_cost_usd) if actual_cost_usd > 0 and math.isfinite(actual_cost_usd) else 0
+            actual = (
+                usd_to_nano(actual_cost_usd) if actual_cost_usd > 0 and math.isfinite(actual_cost_usd) else 0
+            )
         try:
             fired = self.ledger.settle(res.lines, res.amount, res.id, actual, self._now())
         except LedgerError as exc:
@@ -406,7 +433,9 @@ class BudgetGuard:
         states = self.ledger.status(targets, now)
         by_target: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
         for state in states:
-            by_target.setdefault((state.identity, state.bucket), []).append((state.key, state.spent, state.reserved))
+            by_target.setdefault((state.identity, state.bucket), []).append(
+                (state.key, state.spent, state.reserved)
+            )
         rows: list[dict[str, Any]] = []
         for c, target in zip(self._compiled, targets, strict=True):
             found = sorted(by_target.get(target, []))

@@ -34,8 +34,6 @@ def render_status(rows: Sequence[dict[str, Any]]) -> str:
     widths = [max(len(cells[i]) for cells in table) for i in range(len(_COLUMNS))]
     lines = []
     for cells in table:
-        parts = [
-            cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(cells)
-        ]
+        parts = [cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(cells)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)

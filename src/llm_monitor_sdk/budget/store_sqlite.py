@@ -114,7 +114,9 @@ class SQLiteLedger:
                 conn.execute("COMMIT")
             except (sqlite3.Error, OSError) as exc:
                 self._discard()
-                raise LedgerError(f"SQLite budget store {self.path!r}: {exc}", kind=type(exc).__name__) from exc
+                raise LedgerError(
+                    f"SQLite budget store {self.path!r}: {exc}", kind=type(exc).__name__
+                ) from exc
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
@@ -144,7 +146,8 @@ class SQLiteLedger:
             blocked, blocked_spent, blocked_reserved = -1, 0, 0
             for index, line in enumerate(lines):
                 row = conn.execute(
-                    "SELECT spent FROM budget_counters WHERE rule = ? AND key = ? AND bucket = ?", line.counter
+                    "SELECT spent FROM budget_counters WHERE rule = ? AND key = ? AND bucket = ?",
+                    line.counter,
                 ).fetchone()
                 spent = int(row[0]) if row else 0
                 reserved = int(

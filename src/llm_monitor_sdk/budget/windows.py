@@ -39,7 +39,9 @@ def bucket_for(window: str, now: float) -> WindowBucket:
     moment = datetime.fromtimestamp(now, UTC)
     if window == "hourly":
         start = moment.replace(minute=0, second=0, microsecond=0)
-        return WindowBucket(start.strftime("%Y-%m-%dT%H"), start.timestamp(), (start + timedelta(hours=1)).timestamp())
+        return WindowBucket(
+            start.strftime("%Y-%m-%dT%H"), start.timestamp(), (start + timedelta(hours=1)).timestamp()
+        )
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     if window == "daily":
         return WindowBucket(day.strftime("%Y-%m-%d"), day.timestamp(), (day + timedelta(days=1)).timestamp())
@@ -51,8 +53,10 @@ def bucket_for(window: str, now: float) -> WindowBucket:
         )
     if window == "monthly":
         start = day.replace(day=1)
-        following = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-            month=start.month + 1
+        following = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
         )
         return WindowBucket(start.strftime("%Y-%m"), start.timestamp(), following.timestamp())
     raise ValueError(f"unknown window {window!r}")

@@ -44,8 +44,11 @@ def build_exporters(settings: Settings) -> list[Any]:
         elif item == "none":
             continue
         elif item == "jsonl":
-            exporters.append(JSONLExporter(settings.jsonl_path, max_bytes=settings.jsonl_max_bytes,
-                                           backups=settings.jsonl_backups))
+            exporters.append(
+                JSONLExporter(
+                    settings.jsonl_path, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups
+                )
+            )
         elif item == "console":
             exporters.append(ConsoleExporter())
         elif item == "http":
@@ -53,13 +56,23 @@ def build_exporters(settings: Settings) -> list[Any]:
                 raise ValueError("LLM_MONITOR_EXPORTERS includes 'http' but LLM_MONITOR_HTTP_URL is not set")
             from .http import HTTPExporter
 
-            exporters.append(HTTPExporter(settings.http_url, settings.http_headers, timeout=settings.http_timeout,
-                                          spool_dir=settings.spool_dir, spool_max_bytes=settings.spool_max_bytes))
+            exporters.append(
+                HTTPExporter(
+                    settings.http_url,
+                    settings.http_headers,
+                    timeout=settings.http_timeout,
+                    spool_dir=settings.spool_dir,
+                    spool_max_bytes=settings.spool_max_bytes,
+                )
+            )
         elif item == "otlp":
             from .otel import build_otlp_exporter
 
-            exporters.append(build_otlp_exporter(capture_content=settings.capture_content,
-                                                 service_name=settings.service_name))
+            exporters.append(
+                build_otlp_exporter(
+                    capture_content=settings.capture_content, service_name=settings.service_name
+                )
+            )
         else:  # pragma: no cover - config validates names
             raise ValueError(f"LLM_MONITOR_EXPORTERS: unknown exporter {item!r}")
     return exporters

@@ -18,10 +18,38 @@ from ..record import RecordDict
 
 #: Advised bucket boundaries for durations in seconds (operation duration, time to first chunk).
 DURATION_BUCKETS: tuple[float, ...] = (
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
 #: Advised bucket boundaries for token counts.
 TOKEN_BUCKETS: tuple[int, ...] = (
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+)
 
 #: ``error.type`` of a call the SDK blocked before it reached the provider.
 BLOCKED_ERROR_TYPE = "llm_monitor_sdk.BudgetExceededError"
@@ -53,8 +81,19 @@ _USAGE = (
     ("reasoning_output_tokens", "gen_ai.usage.reasoning.output_tokens"),
 )
 # Record fields copied as-is under the prefix (scalars) when present.
-_EXTRA_SCALARS = ("record_id", "api", "status", "cost_usd", "user_id", "session_id", "tenant_id", "feature",
-                  "latency_ms", "ttft_ms", "request_id")
+_EXTRA_SCALARS = (
+    "record_id",
+    "api",
+    "status",
+    "cost_usd",
+    "user_id",
+    "session_id",
+    "tenant_id",
+    "feature",
+    "latency_ms",
+    "ttft_ms",
+    "request_id",
+)
 _EXTRA_JSON = ("metadata", "redactions", "budget_alerts")
 
 
@@ -166,9 +205,11 @@ def _llm_call_attributes(record: RecordDict, attrs: dict[str, Any], capture_cont
     if record.get("partial"):
         attrs[PREFIX + "partial"] = True
     if capture_content:
-        for field, attribute in (("system_instructions", "gen_ai.system_instructions"),
-                                 ("input_messages", "gen_ai.input.messages"),
-                                 ("output_messages", "gen_ai.output.messages")):
+        for field, attribute in (
+            ("system_instructions", "gen_ai.system_instructions"),
+            ("input_messages", "gen_ai.input.messages"),
+            ("output_messages", "gen_ai.output.messages"),
+        ):
             if record.get(field):
                 attrs[attribute] = _compact(record[field])
 
@@ -226,8 +267,9 @@ def span_data(record: RecordDict, *, capture_content: bool = True) -> SpanData:
         error = record.get("error")
         if isinstance(error, Mapping):
             message = str(error.get("message") or "")[:1000] or None
-    return SpanData(name, client, trace_id, span_id, parent_id, start_ns, end_ns, attrs,
-                    err_type is not None, message)
+    return SpanData(
+        name, client, trace_id, span_id, parent_id, start_ns, end_ns, attrs, err_type is not None, message
+    )
 
 
 def metric_attributes(record: RecordDict) -> dict[str, Any]:

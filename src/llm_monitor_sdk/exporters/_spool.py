@@ -110,8 +110,11 @@ class DiskSpool:
         with self._lock:
             if size > self.max_bytes:
                 self.dropped_records += records
-                logger.warning("llm-monitor: a %d-byte batch is larger than the spool (%d bytes); dropped",
-                               size, self.max_bytes)
+                logger.warning(
+                    "llm-monitor: a %d-byte batch is larger than the spool (%d bytes); dropped",
+                    size,
+                    self.max_bytes,
+                )
                 return False
             while self._entries and self._bytes + size > self.max_bytes:
                 oldest = self._entries.popleft()
@@ -127,8 +130,12 @@ class DiskSpool:
                 if not self._warned_write:
                     self._warned_write = True
                     reason = "disk full" if exc.errno == errno.ENOSPC else str(exc)
-                    logger.error("llm-monitor: cannot write to the spool %s (%s); batches are dropped "
-                                 "and counted until it can", self.directory, reason)
+                    logger.error(
+                        "llm-monitor: cannot write to the spool %s (%s); batches are dropped "
+                        "and counted until it can",
+                        self.directory,
+                        reason,
+                    )
                 return False
             entry = SpoolEntry(seq, records, size, path)
             # Keep the deque sorted: a batch that failed in flight is older than ones spooled meanwhile.

@@ -20,8 +20,10 @@ def format_record(record: RecordDict) -> str:
     else:
         usage = record.get("usage") or {}
         cost = record.get("cost_usd")
-        head = (f"llm {record.get('provider')} {record.get('operation')} {record.get('request_model')} "
-                f"{record.get('status')} {_num(record.get('latency_ms'), '.1f')}ms")
+        head = (
+            f"llm {record.get('provider')} {record.get('operation')} {record.get('request_model')} "
+            f"{record.get('status')} {_num(record.get('latency_ms'), '.1f')}ms"
+        )
         if record.get("ttft_ms") is not None:
             head += f" ttft={_num(record.get('ttft_ms'), '.1f')}ms"
         head += f" tok={usage.get('input_tokens', '-')}/{usage.get('output_tokens', '-')}"

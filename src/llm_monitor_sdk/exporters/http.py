@@ -166,8 +166,10 @@ class HTTPExporter:
         # After fork the sender thread does not exist in the child; the spool directory stays the
         # parent's (two processes replaying one directory would duplicate batches).
         if self._spool is not None:
-            logger.warning("llm-monitor: HTTPExporter used after fork; the child does not use the spool %s",
-                           self._spool.directory)
+            logger.warning(
+                "llm-monitor: HTTPExporter used after fork; the child does not use the spool %s",
+                self._spool.directory,
+            )
             self._spool = None
         self._conn = None
         self._start()
@@ -431,14 +433,19 @@ class HTTPExporter:
             return
         self._warned_rejected = True
         text = body[:_BODY_LOG_LIMIT].decode("utf-8", "replace")
-        logger.error("llm-monitor: HTTP endpoint %s rejected a batch with %d (not retried): %s",
-                     self.url, status, text)
+        logger.error(
+            "llm-monitor: HTTP endpoint %s rejected a batch with %d (not retried): %s", self.url, status, text
+        )
 
     def _note_unreachable(self, exc: BaseException) -> None:
         if not self._warned_unreachable:
             self._warned_unreachable = True
-            logger.warning("llm-monitor: HTTP endpoint %s unreachable (%s); retrying%s", self.url, exc,
-                           ", spooling to disk" if self._spool is not None else "")
+            logger.warning(
+                "llm-monitor: HTTP endpoint %s unreachable (%s); retrying%s",
+                self.url,
+                exc,
+                ", spooling to disk" if self._spool is not None else "",
+            )
 
 
 __all__ = ["HTTPExporter", "build_body"]

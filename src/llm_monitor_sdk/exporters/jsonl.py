@@ -29,8 +29,13 @@ class JSONLExporter:
 
     name = "jsonl"
 
-    def __init__(self, path: str | os.PathLike[str] = "./llm-monitor/records.jsonl", *,
-                 max_bytes: int = 100 * 2**20, backups: int = 5) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "./llm-monitor/records.jsonl",
+        *,
+        max_bytes: int = 100 * 2**20,
+        backups: int = 5,
+    ) -> None:
         self.path = os.fspath(path)
         self.max_bytes = max_bytes
         self.backups = backups
@@ -77,7 +82,9 @@ class JSONLExporter:
         keep = size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= 65536 else size)
         if keep != size:
             os.truncate(self.path, keep)
-            logger.warning("llm_monitor_sdk: removed a torn last line (%d bytes) from %s", size - keep, self.path)
+            logger.warning(
+                "llm_monitor_sdk: removed a torn last line (%d bytes) from %s", size - keep, self.path
+            )
         return keep
 
     def _rotate(self) -> None:

@@ -116,19 +116,28 @@ class OTelExporter:
         provider = meter_provider if meter_provider is not None else metrics_api.get_meter_provider()
         meter = provider.get_meter(_SCOPE, __version__)
         self._duration = meter.create_histogram(
-            "gen_ai.client.operation.duration", unit="s", description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
         self._tokens = meter.create_histogram(
-            "gen_ai.client.token.usage", unit="{token}", description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS))
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+        )
         self._ttfc = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk", unit="s",
+            "gen_ai.client.operation.time_to_first_chunk",
+            unit="s",
             description="Time to receive the first chunk of a streamed response",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
         self._cost = meter.create_counter(COST_METRIC, unit="USD", description="Cost of GenAI calls in USD")
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
-            ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid"), 0)
+            ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid"), 0
+        )
         self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ exporter protocol
@@ -145,8 +154,9 @@ class OTelExporter:
                 data = span_data(record, capture_content=self.capture_content)
             except (ValueError, TypeError) as exc:
                 self._count("records_invalid", 1)
-                self._warn_once("invalid", "llm-monitor: record %s cannot become a span: %s",
-                                record.get("record_id"), exc)
+                self._warn_once(
+                    "invalid", "llm-monitor: record %s cannot become a span: %s", record.get("record_id"), exc
+                )
                 continue
             spans.append(self._readable_span(data))
             if data.client:
@@ -193,8 +203,11 @@ class OTelExporter:
 
         flags = TraceFlags(TraceFlags.SAMPLED)
         context = SpanContext(data.trace_id, data.span_id, is_remote=False, trace_flags=flags)
-        parent = (SpanContext(data.trace_id, data.parent_span_id, is_remote=False, trace_flags=flags)
-                  if data.parent_span_id is not None else None)
+        parent = (
+            SpanContext(data.trace_id, data.parent_span_id, is_remote=False, trace_flags=flags)
+            if data.parent_span_id is not None
+            else None
+        )
         status = Status(StatusCode.ERROR, data.status_message) if data.error else Status(StatusCode.UNSET)
         return ReadableSpan(
             name=data.name,
@@ -228,8 +241,12 @@ class OTelExporter:
         processor = getattr(self._current_tracer_provider(), "_active_span_processor", None)
         if processor is None:
             self._count("spans_no_provider", len(spans))
-            self._warn_once("provider", "llm-monitor: no OpenTelemetry SDK TracerProvider is configured; "
-                            "%d spans dropped (configure one, or use LLM_MONITOR_EXPORTERS=otlp)", len(spans))
+            self._warn_once(
+                "provider",
+                "llm-monitor: no OpenTelemetry SDK TracerProvider is configured; "
+                "%d spans dropped (configure one, or use LLM_MONITOR_EXPORTERS=otlp)",
+                len(spans),
+            )
             return
         for span in spans:
             processor.on_end(span)
@@ -241,7 +258,7 @@ class OTelExporter:
         assert self._span_exporter is not None
         failed = 0
         for start in range(0, len(spans), self.max_export_batch):
-            chunk = spans[start:start + self.max_export_batch]
+            chunk = spans[start : start + self.max_export_batch]
             try:
                 result = self._span_exporter.export(chunk)
             except Exception:
@@ -324,10 +341,17 @@ def build_otlp_exporter(*, capture_content: bool = True, service_name: str | Non
         meter_provider = app_meters
     owned_meters = app_meters is None
     if isinstance(global_tracers, TracerProvider):
-        return OTelExporter(None, meter_provider, capture_content=capture_content,
-                            owned_meter_provider=owned_meters)
-    return OTelExporter(None, meter_provider, capture_content=capture_content, span_exporter=OTLPSpanExporter(),
-                        resource=resource, owned_meter_provider=owned_meters)
+        return OTelExporter(
+            None, meter_provider, capture_content=capture_content, owned_meter_provider=owned_meters
+        )
+    return OTelExporter(
+        None,
+        meter_provider,
+        capture_content=capture_content,
+        span_exporter=OTLPSpanExporter(),
+        resource=resource,
+        owned_meter_provider=owned_meters,
+    )
 
 
 __all__ = ["COST_METRIC", "OTelExporter", "build_otlp_exporter"]

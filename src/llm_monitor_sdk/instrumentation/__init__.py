@@ -37,7 +37,9 @@ def instrument_providers(names: list[str] | tuple[str, ...] | None) -> list[str]
         package, adapter_module = PROVIDERS[name]
         if not _installed(package):
             if explicit:
-                raise ValueError(f"provider {name!r} is not installed (pip install {package.replace('.', '-')})")
+                raise ValueError(
+                    f"provider {name!r} is not installed (pip install {package.replace('.', '-')})"
+                )
             continue
         try:
             module: Any = importlib.import_module(adapter_module)

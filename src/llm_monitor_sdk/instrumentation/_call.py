@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 # provider (``.stream()`` calling ``create``, ``with_raw_response`` re-entering) is not recorded twice.
 _IN_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar("llm_monitor_in_call", default=None)
 # Set by a stream-manager proxy while it enters: the inner call reports itself here and takes its api name.
-_MANAGED: contextvars.ContextVar[ManagedSlot | None] = contextvars.ContextVar("llm_monitor_managed", default=None)
+_MANAGED: contextvars.ContextVar[ManagedSlot | None] = contextvars.ContextVar(
+    "llm_monitor_managed", default=None
+)
 
 
 class ManagedSlot:
@@ -56,8 +58,16 @@ class Request:
 
     __slots__ = ("args", "instance", "kwargs", "messages_cache", "model", "snapshot", "stream")
 
-    def __init__(self, kwargs: dict[str, Any], *, model: Any = None, stream: bool = False,
-                 snapshot: Any = None, instance: Any = None, args: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        kwargs: dict[str, Any],
+        *,
+        model: Any = None,
+        stream: bool = False,
+        snapshot: Any = None,
+        instance: Any = None,
+        args: tuple[Any, ...] = (),
+    ) -> None:
         self.kwargs = kwargs
         self.model = model
         self.stream = stream
@@ -88,7 +98,9 @@ class Adapter:
     snapshot_keys: tuple[str, ...] = ()
 
     # -- caller's thread ---------------------------------------------------------------------------
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Monitor) -> Request:
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Monitor
+    ) -> Request:
         """Snapshot the request; may return changed ``kwargs`` in ``Request.kwargs`` (e.g. stream options)."""
         snapshot = None
         if self.snapshot_keys:
@@ -96,8 +108,14 @@ class Adapter:
             for key in self.snapshot_keys:
                 value = kwargs.get(key)
                 snapshot[key] = list(value) if isinstance(value, (list, tuple)) else value
-        return Request(kwargs, model=kwargs.get("model"), stream=bool(kwargs.get("stream")),
-                       snapshot=snapshot, instance=instance, args=args)
+        return Request(
+            kwargs,
+            model=kwargs.get("model"),
+            stream=bool(kwargs.get("stream")),
+            snapshot=snapshot,
+            instance=instance,
+            args=args,
+        )
 
     def is_content_chunk(self, chunk: Any) -> bool:
         """True when ``chunk`` carries output content (text, tool call, ...): it stops the TTFT clock."""
@@ -163,8 +181,9 @@ class Adapter:
     def fill_request(self, record: dict[str, Any], request: Request) -> None:
         """Set ``request_params`` (and anything else read from the request)."""
         kwargs = request.kwargs
-        record["request_params"] = {key: kwargs[key] for key in self.param_keys
-                                    if key in kwargs and _is_given(kwargs[key])}
+        record["request_params"] = {
+            key: kwargs[key] for key in self.param_keys if key in kwargs and _is_given(kwargs[key])
+        }
 
     def fill_response(self, record: dict[str, Any], request: Request, response: Any) -> None:
         """Fill response fields from a complete (non-streamed) response."""
@@ -223,8 +242,12 @@ def raw_json(raw: Any) -> Any:
 
 def header(obj: Any, name: str) -> str | None:
     """A response header from an SDK response, stream or raw response, if reachable."""
-    for holder in (obj, getattr(obj, "response", None), getattr(obj, "http_response", None),
-                   getattr(obj, "sdk_http_response", None)):
+    for holder in (
+        obj,
+        getattr(obj, "response", None),
+        getattr(obj, "http_response", None),
+        getattr(obj, "sdk_http_response", None),
+    ):
         headers = getattr(holder, "headers", None)
         if headers is not None:
             try:
@@ -367,8 +390,14 @@ class Call:
         """Whether the call has been finished (and queued for export)."""
         return not self._once
 
-    def finish(self, *, response: Any = None, error: BaseException | None = None,
-               complete: bool = True, from_gc: bool = False) -> None:
+    def finish(
+        self,
+        *,
+        response: Any = None,
+        error: BaseException | None = None,
+        complete: bool = True,
+        from_gc: bool = False,
+    ) -> None:
         """Record the outcome once and queue the call for export; later calls are ignored."""
         if not self._claim():
             return
@@ -490,8 +519,9 @@ class Call:
         return request.messages_cache
 
 
-def _start(adapter: Adapter, monitor: Monitor, instance: Any, args: tuple[Any, ...],
-           kwargs: dict[str, Any]) -> Call:
+def _start(
+    adapter: Adapter, monitor: Monitor, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Call:
     slot = _MANAGED.get()
     api = adapter.api
     if slot is not None:
@@ -504,12 +534,15 @@ def _start(adapter: Adapter, monitor: Monitor, instance: Any, args: tuple[Any, .
     return call
 
 
-def make_wrapper(adapter: Adapter, *, is_async: bool,
-                 enabled: Callable[[], bool] = lambda: True) -> Callable[..., Any]:
+def make_wrapper(
+    adapter: Adapter, *, is_async: bool, enabled: Callable[[], bool] = lambda: True
+) -> Callable[..., Any]:
     """The wrapt wrapper for one patched method. ``enabled`` lets ``uninstrument()`` turn it off in place."""
     provider = adapter.provider
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         monitor = _runtime.active
         if monitor is None or _IN_CALL.get() == provider or not enabled():
             return wrapped(*args, **kwargs)
@@ -535,8 +568,9 @@ def make_wrapper(adapter: Adapter, *, is_async: bool,
     return wrapper
 
 
-async def _run_async(call: Call, wrapped: Callable[..., Any], args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> Any:
+async def _run_async(
+    call: Call, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     # Reserve inside the coroutine so a blocked call raises where the user awaits it.
     call.monitor.reserve_budget(call)
     token = _IN_CALL.set(call.adapter.provider)

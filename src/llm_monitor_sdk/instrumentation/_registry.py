@@ -81,8 +81,11 @@ def _apply(target: Target, module: Any) -> None:
         _patches.pop(target.key, None)
     enabled = [True]
     factory = target.wrapper_factory
-    wrapper = (factory(target.adapter, lambda: enabled[0]) if factory is not None
-               else make_wrapper(target.adapter, is_async=target.is_async, enabled=lambda: enabled[0]))
+    wrapper = (
+        factory(target.adapter, lambda: enabled[0])
+        if factory is not None
+        else make_wrapper(target.adapter, is_async=target.is_async, enabled=lambda: enabled[0])
+    )
     installed = wrapt.FunctionWrapper(current, wrapper)
     setattr(owner, attribute, installed)
     _patches[target.key] = _Patch(target, owner, attribute, current, installed, enabled)
@@ -143,8 +146,11 @@ def unpatch_all() -> None:
             del _patches[key]
         else:
             patch.enabled[0] = False
-            logger.info("llm_monitor_sdk: %s is wrapped by another library on top of ours; "
-                        "switched ours off in place", key)
+            logger.info(
+                "llm_monitor_sdk: %s is wrapped by another library on top of ours; "
+                "switched ours off in place",
+                key,
+            )
 
 
 def patched_keys() -> list[str]:

@@ -309,8 +309,14 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
     while posting finishes the call with that error; ``on_enter`` then watches the helper's stream.
     """
 
-    def __init__(self, wrapped: Any, api: str, on_enter: Any = None,
-                 start: Callable[[], Call | None] | None = None, slot: ManagedSlot | None = None) -> None:
+    def __init__(
+        self,
+        wrapped: Any,
+        api: str,
+        on_enter: Any = None,
+        start: Callable[[], Call | None] | None = None,
+        slot: ManagedSlot | None = None,
+    ) -> None:
         super().__init__(wrapped)
         self._self_slot = slot if slot is not None else ManagedSlot(api)
         self._self_on_enter = on_enter
@@ -403,8 +409,9 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
                 call.finish(complete=False)
 
 
-def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None = None, *,
-                    self_posting: bool = False) -> Callable[[Adapter, Callable[[], bool]], Callable[..., Any]]:
+def manager_wrapper(
+    api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None = None, *, self_posting: bool = False
+) -> Callable[[Adapter, Callable[[], bool]], Callable[..., Any]]:
     """A wrapper factory for ``.stream()`` helper methods: their manager comes back proxied.
 
     ``self_posting=True`` is for managers that post by themselves rather than through a patched
@@ -413,8 +420,9 @@ def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None
     """
 
     def factory(adapter: Adapter, enabled: Callable[[], bool]) -> Callable[..., Any]:
-        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> Any:
+        def wrapper(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             if _runtime.active is None or not enabled():
                 return wrapped(*args, **kwargs)
             # Some helpers call the patched method eagerly (OpenAI's async ``.stream()`` builds its
@@ -437,8 +445,14 @@ def manager_wrapper(api: str, on_enter: Callable[[ManagedSlot, Any], Any] | None
     return factory
 
 
-def _starter(adapter: Adapter, api: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-             enabled: Callable[[], bool]) -> Callable[[], Call | None]:
+def _starter(
+    adapter: Adapter,
+    api: str,
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    enabled: Callable[[], bool],
+) -> Callable[[], Call | None]:
     """Builds a self-posting manager's call when it enters (None when monitoring is off by then)."""
 
     def start() -> Call | None:

@@ -27,17 +27,35 @@ _COMPLETIONS_MODULE = "anthropic.resources.completions"  # 0.x only
 _REQUEST_ID_HEADER = "request-id"
 
 _MESSAGES_PARAMS = (
-    "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "tools", "tool_choice", "thinking",
-    "metadata", "service_tier", "output_format", "output_config", "container", "mcp_servers",
-    "context_management", "betas", "inference_geo", "speed",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "metadata",
+    "service_tier",
+    "output_format",
+    "output_config",
+    "container",
+    "mcp_servers",
+    "context_management",
+    "betas",
+    "inference_geo",
+    "speed",
 )
 # Content blocks whose model-side results come back in the same response (web search, code execution...).
 _SERVER_TOOL_USES = ("server_tool_use", "mcp_tool_use")
 # Stream deltas that carry output content (the TTFT clock stops at the first).
 _CONTENT_DELTAS = ("text_delta", "thinking_delta", "input_json_delta")
 # Content deltas kept compact by the chunk sink: delta type -> (its text field, the block state key).
-_COMPACT_DELTAS = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
-                   "input_json_delta": ("partial_json", "json")}
+_COMPACT_DELTAS = {
+    "text_delta": ("text", "text"),
+    "thinking_delta": ("thinking", "thinking"),
+    "input_json_delta": ("partial_json", "json"),
+}
 
 
 # -- shared readers -------------------------------------------------------------------------------
@@ -66,7 +84,12 @@ def _source_part(source: Any, modality: str) -> dict[str, Any]:
     if kind == "base64":
         data = field(source, "data")
         size = len(data) * 3 // 4 if isinstance(data, str | bytes) else None
-        return {"type": "blob", "modality": modality, "mime_type": field(source, "media_type"), "size_bytes": size}
+        return {
+            "type": "blob",
+            "modality": modality,
+            "mime_type": field(source, "media_type"),
+            "size_bytes": size,
+        }
     if kind == "url":
         return {"type": "uri", "modality": modality, "uri": field(source, "url")}
     if kind == "file":
@@ -90,14 +113,25 @@ def _block_part(block: Any) -> dict[str, Any]:
     if kind == "redacted_thinking":  # encrypted by the provider: there is no text to record
         return {"type": "reasoning", "content": None}
     if kind == "tool_use":
-        return {"type": "tool_call", "id": field(block, "id"), "name": field(block, "name"),
-                "arguments": to_jsonable(field(block, "input"))}
+        return {
+            "type": "tool_call",
+            "id": field(block, "id"),
+            "name": field(block, "name"),
+            "arguments": to_jsonable(field(block, "input")),
+        }
     if kind in _SERVER_TOOL_USES:
-        return {"type": "server_tool_call", "id": field(block, "id"), "name": field(block, "name"),
-                "arguments": to_jsonable(field(block, "input"))}
+        return {
+            "type": "server_tool_call",
+            "id": field(block, "id"),
+            "name": field(block, "name"),
+            "arguments": to_jsonable(field(block, "input")),
+        }
     if kind == "tool_result":
-        return {"type": "tool_call_response", "id": field(block, "tool_use_id"),
-                "response": _text(field(block, "content"))}
+        return {
+            "type": "tool_call_response",
+            "id": field(block, "tool_use_id"),
+            "response": _text(field(block, "content")),
+        }
     if isinstance(kind, str) and kind.endswith("_tool_result"):  # web_search_tool_result, mcp_tool_result...
         return {"type": "server_tool_call_response", "id": field(block, "tool_use_id"), "name": kind}
     if kind == "image":
@@ -146,7 +180,9 @@ def _usage(usage: Any) -> dict[str, Any] | None:
 
 def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> None:
     # A raw response's dict has no ``_request_id``: the lifecycle already took it from the header.
-    request_id = field(response, "_request_id") if response is not None and not isinstance(response, dict) else None
+    request_id = (
+        field(response, "_request_id") if response is not None and not isinstance(response, dict) else None
+    )
     if not request_id and stream is not None:
         request_id = header(stream, _REQUEST_ID_HEADER)
     if request_id:
@@ -180,8 +216,9 @@ class _AnthropicAdapter(Adapter):
 
     def fill_request(self, record: dict[str, Any], request: Request) -> None:
         kwargs = request.kwargs
-        record["request_params"] = {key: _param(kwargs[key]) for key in self.param_keys
-                                    if key in kwargs and _is_given(kwargs[key])}
+        record["request_params"] = {
+            key: _param(kwargs[key]) for key in self.param_keys if key in kwargs and _is_given(kwargs[key])
+        }
 
 
 # -- messages ---------------------------------------------------------------------------------------
@@ -244,8 +281,10 @@ class MessagesAdapter(_AnthropicAdapter):
         return keep
 
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
-        converted = [{"role": field(message, "role") or "user", "parts": _parts(field(message, "content"))}
-                     for message in (request.snapshot or {}).get("messages") or ()]
+        converted = [
+            {"role": field(message, "role") or "user", "parts": _parts(field(message, "content"))}
+            for message in (request.snapshot or {}).get("messages") or ()
+        ]
         return _system(request.kwargs.get("system")), converted
 
     def fill_response(self, record: dict[str, Any], request: Request, response: Any) -> None:
@@ -255,8 +294,13 @@ class MessagesAdapter(_AnthropicAdapter):
         reason = field(response, "stop_reason")
         reason = reason if isinstance(reason, str) else None
         record["finish_reasons"] = [reason] if reason else []
-        record["output_messages"] = [{"role": field(response, "role") or "assistant",
-                                      "parts": _parts(field(response, "content")), "finish_reason": reason}]
+        record["output_messages"] = [
+            {
+                "role": field(response, "role") or "assistant",
+                "parts": _parts(field(response, "content")),
+                "finish_reason": reason,
+            }
+        ]
         record["usage"] = _usage(field(response, "usage"))
 
     def fill_chunks(self, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
@@ -276,8 +320,10 @@ class MessagesAdapter(_AnthropicAdapter):
                 continue
             kind = field(event, "type")
             if kind == "content_block_delta":
-                _apply_delta(blocks.setdefault(field(event, "index") or 0, {"type": "text", "text": ""}),
-                             field(event, "delta"))
+                _apply_delta(
+                    blocks.setdefault(field(event, "index") or 0, {"type": "text", "text": ""}),
+                    field(event, "delta"),
+                )
             elif kind == "content_block_start":
                 blocks[field(event, "index") or 0] = _start_block(field(event, "content_block"))
             elif kind == "message_start":
@@ -301,8 +347,14 @@ class MessagesAdapter(_AnthropicAdapter):
 
 def _start_block(block: Any) -> dict[str, Any]:
     # A plain dict copy: the SDK's stream helper keeps its own snapshot, ours must not touch it.
-    state = {"type": field(block, "type"), "id": field(block, "id"), "name": field(block, "name"),
-             "text": field(block, "text") or "", "thinking": field(block, "thinking") or "", "json": ""}
+    state = {
+        "type": field(block, "type"),
+        "id": field(block, "id"),
+        "name": field(block, "name"),
+        "text": field(block, "text") or "",
+        "thinking": field(block, "thinking") or "",
+        "json": "",
+    }
     for key in ("input", "tool_use_id", "source"):
         state[key] = field(block, key)
     return state
@@ -347,7 +399,15 @@ class CompletionsAdapter(_AnthropicAdapter):
 
     operation = "text_completion"
     api = "completions.create"
-    param_keys = ("max_tokens_to_sample", "temperature", "top_p", "top_k", "stop_sequences", "metadata", "betas")
+    param_keys = (
+        "max_tokens_to_sample",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "metadata",
+        "betas",
+    )
     snapshot_keys = ("prompt",)
 
     def is_content_chunk(self, chunk: Any) -> bool:
@@ -359,7 +419,9 @@ class CompletionsAdapter(_AnthropicAdapter):
 
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         prompt = (request.snapshot or {}).get("prompt")
-        return None, [{"role": "user", "parts": [{"type": "text", "content": prompt}]}] if isinstance(prompt, str) else []
+        return None, [{"role": "user", "parts": [{"type": "text", "content": prompt}]}] if isinstance(
+            prompt, str
+        ) else []
 
     def fill_response(self, record: dict[str, Any], request: Request, response: Any) -> None:
         record["response_model"] = field(response, "model")
@@ -382,8 +444,9 @@ class CompletionsAdapter(_AnthropicAdapter):
     def _fill_output(record: dict[str, Any], text: str, reason: Any) -> None:
         reason = reason if isinstance(reason, str) else None
         record["finish_reasons"] = [reason] if reason else []
-        record["output_messages"] = [{"role": "assistant", "parts": [{"type": "text", "content": text}],
-                                      "finish_reason": reason}]
+        record["output_messages"] = [
+            {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": reason}
+        ]
 
 
 def targets() -> list[Target]:
@@ -397,8 +460,14 @@ def targets() -> list[Target]:
             result.append(Target(module, f"{cls}.create", create, is_async=is_async))
             result.append(Target(module, f"{cls}.parse", parse, is_async=is_async))
             # ``stream`` itself is sync in both classes: it only builds the manager.
-            result.append(Target(module, f"{cls}.stream", stream, wrapper_factory=manager_wrapper(
-                stream.api, _watch_helper, self_posting=True)))
+            result.append(
+                Target(
+                    module,
+                    f"{cls}.stream",
+                    stream,
+                    wrapper_factory=manager_wrapper(stream.api, _watch_helper, self_posting=True),
+                )
+            )
     completions = CompletionsAdapter()
     result.append(Target(_COMPLETIONS_MODULE, "Completions.create", completions, is_async=False))
     result.append(Target(_COMPLETIONS_MODULE, "AsyncCompletions.create", completions, is_async=True))

@@ -29,9 +29,23 @@ _MODELS_MODULE = "google.genai.models"
 _REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
 
 _GENERATE_PARAMS = (
-    "temperature", "top_p", "top_k", "max_output_tokens", "candidate_count", "stop_sequences", "seed",
-    "presence_penalty", "frequency_penalty", "response_mime_type", "response_modalities", "thinking_config",
-    "tool_config", "response_logprobs", "logprobs", "cached_content", "media_resolution",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_output_tokens",
+    "candidate_count",
+    "stop_sequences",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_mime_type",
+    "response_modalities",
+    "thinking_config",
+    "tool_config",
+    "response_logprobs",
+    "logprobs",
+    "cached_content",
+    "media_resolution",
 )
 #: Non-text parts that count as output for the time to first token.
 _OUTPUT_KINDS = ("function_call", "inline_data", "executable_code")
@@ -102,22 +116,38 @@ def _part(part: Any) -> dict[str, Any]:
         return {"type": "reasoning" if _get(part, "thought") else "text", "content": text}
     call = _get(part, "function_call")
     if call is not None:
-        return {"type": "tool_call", "id": _get(call, "id"), "name": _get(call, "name"),
-                "arguments": to_jsonable(_get(call, "args"))}
+        return {
+            "type": "tool_call",
+            "id": _get(call, "id"),
+            "name": _get(call, "name"),
+            "arguments": to_jsonable(_get(call, "args")),
+        }
     response = _get(part, "function_response")
     if response is not None:
-        return {"type": "tool_call_response", "id": _get(response, "id"), "name": _get(response, "name"),
-                "response": to_jsonable(_get(response, "response"))}
+        return {
+            "type": "tool_call_response",
+            "id": _get(response, "id"),
+            "name": _get(response, "name"),
+            "response": to_jsonable(_get(response, "response")),
+        }
     blob = _get(part, "inline_data")
     if blob is not None:
         mime = _get(blob, "mime_type")
-        return {"type": "blob", "modality": _modality(mime), "mime_type": mime,
-                "size_bytes": _size(_get(blob, "data"))}
+        return {
+            "type": "blob",
+            "modality": _modality(mime),
+            "mime_type": mime,
+            "size_bytes": _size(_get(blob, "data")),
+        }
     file_data = _get(part, "file_data")
     if file_data is not None:
         mime = _get(file_data, "mime_type")
-        return {"type": "uri", "modality": _modality(mime), "mime_type": mime,
-                "uri": _get(file_data, "file_uri")}
+        return {
+            "type": "uri",
+            "modality": _modality(mime),
+            "mime_type": mime,
+            "uri": _get(file_data, "file_uri"),
+        }
     uri = _get(part, "uri")
     if isinstance(uri, str):  # an uploaded ``types.File`` passed as a part
         mime = _get(part, "mime_type")
@@ -293,8 +323,11 @@ def _block(response: Any) -> tuple[str, str | None] | None:
 
 def _blocked_output(block: tuple[str, str | None]) -> dict[str, Any]:
     reason, message = block
-    return {"role": "assistant", "parts": [{"type": "refusal", "content": message or reason}],
-            "finish_reason": reason}
+    return {
+        "role": "assistant",
+        "parts": [{"type": "refusal", "content": message or reason}],
+        "finish_reason": reason,
+    }
 
 
 class _GenAIAdapter(Adapter):
@@ -387,15 +420,18 @@ class GenerateContentAdapter(_GenAIAdapter):
             block = _block(chunk) or block
             for position, candidate in enumerate(_get(chunk, "candidates") or ()):
                 index = _get(candidate, "index")
-                state = candidates.setdefault(index if isinstance(index, int) else position,
-                                              {"parts": [], "reason": None})
+                state = candidates.setdefault(
+                    index if isinstance(index, int) else position, {"parts": [], "reason": None}
+                )
                 for part in _get(_get(candidate, "content"), "parts") or ():
                     _merge(state["parts"], _part(part))
                 state["reason"] = _enum_name(_get(candidate, "finish_reason")) or state["reason"]
         if texts:
             _merge_texts(candidates, texts)
-        outputs = [{"role": "assistant", "parts": state["parts"], "finish_reason": state["reason"]}
-                   for _, state in sorted(candidates.items())]
+        outputs = [
+            {"role": "assistant", "parts": state["parts"], "finish_reason": state["reason"]}
+            for _, state in sorted(candidates.items())
+        ]
         reasons = [output["finish_reason"] for output in outputs if output["finish_reason"]]
         if block is not None and not any(output["parts"] for output in outputs):
             outputs = [_blocked_output(block)]
@@ -444,8 +480,13 @@ def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
             if not request_id_known:
                 http = values["sdk_http_response"]
                 headers = http.__dict__["headers"] if http is not None else None
-            text = _only_text(values) if (model == last_model and ident == last_id
-                                          and (request_id_known or headers == last_headers)) else None
+            text = (
+                _only_text(values)
+                if (
+                    model == last_model and ident == last_id and (request_id_known or headers == last_headers)
+                )
+                else None
+            )
         except (AttributeError, KeyError, TypeError, IndexError):
             last_model = _UNSET
             pending = None
@@ -533,9 +574,15 @@ class EmbedContentAdapter(_GenAIAdapter):
             if all(count is not None for count in counts):
                 tokens = sum(count for count in counts if count is not None)
         if tokens is not None:
-            record["usage"] = {"input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens,
-                               "cache_read_input_tokens": None, "cache_write_input_tokens": None,
-                               "reasoning_output_tokens": None, "source": "provider"}
+            record["usage"] = {
+                "input_tokens": tokens,
+                "output_tokens": 0,
+                "total_tokens": tokens,
+                "cache_read_input_tokens": None,
+                "cache_write_input_tokens": None,
+                "reasoning_output_tokens": None,
+                "source": "provider",
+            }
 
 
 def targets() -> list[Target]:
@@ -544,8 +591,11 @@ def targets() -> list[Target]:
     stream = GenerateContentAdapter("models.generate_content_stream", stream=True)
     embed = EmbedContentAdapter()
     result: list[Target] = []
-    for method, adapter in (("generate_content", generate), ("generate_content_stream", stream),
-                            ("embed_content", embed)):
+    for method, adapter in (
+        ("generate_content", generate),
+        ("generate_content_stream", stream),
+        ("embed_content", embed),
+    ):
         result.append(Target(_MODELS_MODULE, f"Models.{method}", adapter, is_async=False))
         result.append(Target(_MODELS_MODULE, f"AsyncModels.{method}", adapter, is_async=True))
     return result

@@ -56,11 +56,19 @@ def _text_parts(content: Any) -> list[dict[str, Any]]:
             parts.append(_uri_or_blob(url, "image", field(item, "file_id")))
         elif kind in ("input_audio",):
             audio = field(item, "input_audio")
-            parts.append({"type": "blob", "modality": "audio", "mime_type": f"audio/{field(audio, 'format')}"})
+            parts.append(
+                {"type": "blob", "modality": "audio", "mime_type": f"audio/{field(audio, 'format')}"}
+            )
         elif kind in ("file", "input_file"):
             file = field(item, "file") or item
-            parts.append({"type": "file", "modality": "file",
-                          "file_id": field(file, "file_id"), "filename": field(file, "filename")})
+            parts.append(
+                {
+                    "type": "file",
+                    "modality": "file",
+                    "file_id": field(file, "file_id"),
+                    "filename": field(file, "filename"),
+                }
+            )
         else:
             parts.append({"type": "generic", "generic_type": str(kind)})
     return parts
@@ -78,22 +86,40 @@ def _uri_or_blob(url: Any, modality: str, file_id: Any = None) -> dict[str, Any]
 
 def _tool_call_part(call: Any) -> dict[str, Any]:
     function = field(call, "function")
-    return {"type": "tool_call", "id": field(call, "id"), "name": field(function, "name"),
-            "arguments": field(function, "arguments")}
+    return {
+        "type": "tool_call",
+        "id": field(call, "id"),
+        "name": field(function, "name"),
+        "arguments": field(function, "arguments"),
+    }
 
 
 def _chat_message(message: Any) -> dict[str, Any]:
     role = field(message, "role") or "user"
     if role == "tool":
-        return {"role": "tool", "parts": [{"type": "tool_call_response", "id": field(message, "tool_call_id"),
-                                           "response": _content_text(field(message, "content"))}]}
+        return {
+            "role": "tool",
+            "parts": [
+                {
+                    "type": "tool_call_response",
+                    "id": field(message, "tool_call_id"),
+                    "response": _content_text(field(message, "content")),
+                }
+            ],
+        }
     parts = _text_parts(field(message, "content"))
     for call in field(message, "tool_calls") or ():
         parts.append(_tool_call_part(call))
     function_call = field(message, "function_call")
     if function_call is not None:
-        parts.append({"type": "tool_call", "id": None, "name": field(function_call, "name"),
-                      "arguments": field(function_call, "arguments")})
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": None,
+                "name": field(function_call, "name"),
+                "arguments": field(function_call, "arguments"),
+            }
+        )
     result = {"role": role, "parts": parts}
     name = field(message, "name")
     if isinstance(name, str):
@@ -118,7 +144,9 @@ def _split_system(messages: Any) -> tuple[list[dict[str, Any]] | None, list[dict
     return (system or None), converted
 
 
-def _usage(usage: Any, input_key: str, output_key: str, input_details: str, output_details: str) -> dict[str, Any] | None:
+def _usage(
+    usage: Any, input_key: str, output_key: str, input_details: str, output_details: str
+) -> dict[str, Any] | None:
     if usage is None:
         return None
     input_tokens = field(usage, input_key)
@@ -128,7 +156,9 @@ def _usage(usage: Any, input_key: str, output_key: str, input_details: str, outp
         total = input_tokens + (output_tokens or 0)
     return {
         "input_tokens": input_tokens,
-        "output_tokens": output_tokens if output_tokens is not None else (0 if input_tokens is not None else None),
+        "output_tokens": output_tokens
+        if output_tokens is not None
+        else (0 if input_tokens is not None else None),
         "total_tokens": total,
         "cache_read_input_tokens": field(field(usage, input_details), "cached_tokens"),
         "cache_write_input_tokens": None,
@@ -138,7 +168,9 @@ def _usage(usage: Any, input_key: str, output_key: str, input_details: str, outp
 
 
 def _chat_usage(usage: Any) -> dict[str, Any] | None:
-    return _usage(usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+    return _usage(
+        usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"
+    )
 
 
 def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> None:
@@ -252,10 +284,34 @@ def _param(value: Any) -> Any:
 
 
 _CHAT_PARAMS = (
-    "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "seed", "frequency_penalty",
-    "presence_penalty", "logprobs", "top_logprobs", "logit_bias", "response_format", "tools", "tool_choice",
-    "parallel_tool_calls", "reasoning_effort", "service_tier", "user", "stream_options", "modalities",
-    "verbosity", "store", "metadata", "prediction", "audio", "web_search_options", "safety_identifier",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "stop",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning_effort",
+    "service_tier",
+    "user",
+    "stream_options",
+    "modalities",
+    "verbosity",
+    "store",
+    "metadata",
+    "prediction",
+    "audio",
+    "web_search_options",
+    "safety_identifier",
     "prompt_cache_key",
 )
 
@@ -277,8 +333,13 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
     def is_content_chunk(self, chunk: Any) -> bool:
         for choice in field(chunk, "choices") or ():
             delta = field(choice, "delta")
-            if (field(delta, "content") or field(delta, "tool_calls") or field(delta, "refusal")
-                    or field(delta, "function_call") or field(delta, "audio")):
+            if (
+                field(delta, "content")
+                or field(delta, "tool_calls")
+                or field(delta, "refusal")
+                or field(delta, "function_call")
+                or field(delta, "audio")
+            ):
                 return True
         return False
 
@@ -305,8 +366,9 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                 parts.append({"type": "refusal", "content": refusal})
             for call in field(message, "tool_calls") or ():
                 parts.append(_tool_call_part(call))
-            outputs.append({"role": field(message, "role") or "assistant", "parts": parts,
-                            "finish_reason": reasons[-1]})
+            outputs.append(
+                {"role": field(message, "role") or "assistant", "parts": parts, "finish_reason": reasons[-1]}
+            )
         record["finish_reasons"] = reasons
         record["output_messages"] = outputs
         record["usage"] = _chat_usage(field(response, "usage"))
@@ -332,8 +394,10 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                 if field(delta, "refusal"):
                     state["refusal"].append(field(delta, "refusal"))
                 for call in field(delta, "tool_calls") or ():
-                    tool = state["tools"].setdefault(field(call, "index") or 0,
-                                                     {"type": "tool_call", "id": None, "name": None, "arguments": ""})
+                    tool = state["tools"].setdefault(
+                        field(call, "index") or 0,
+                        {"type": "tool_call", "id": None, "name": None, "arguments": ""},
+                    )
                     function = field(call, "function")
                     tool["id"] = field(call, "id") or tool["id"]
                     tool["name"] = field(function, "name") or tool["name"]
@@ -360,9 +424,28 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
 
 # -- Responses API -----------------------------------------------------------------------------------
 _RESPONSES_PARAMS = (
-    "temperature", "top_p", "max_output_tokens", "max_tool_calls", "tools", "tool_choice", "parallel_tool_calls",
-    "reasoning", "service_tier", "store", "text", "truncation", "user", "metadata", "previous_response_id",
-    "include", "top_logprobs", "background", "prompt_cache_key", "safety_identifier", "conversation", "text_format",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "max_tool_calls",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "service_tier",
+    "store",
+    "text",
+    "truncation",
+    "user",
+    "metadata",
+    "previous_response_id",
+    "include",
+    "top_logprobs",
+    "background",
+    "prompt_cache_key",
+    "safety_identifier",
+    "conversation",
+    "text_format",
 )
 
 
@@ -375,14 +458,36 @@ def _response_input(value: Any) -> list[dict[str, Any]]:
     for item in value:
         kind = field(item, "type")
         if kind == "function_call_output":
-            messages.append({"role": "tool", "parts": [{"type": "tool_call_response", "id": field(item, "call_id"),
-                                                        "response": field(item, "output")}]})
+            messages.append(
+                {
+                    "role": "tool",
+                    "parts": [
+                        {
+                            "type": "tool_call_response",
+                            "id": field(item, "call_id"),
+                            "response": field(item, "output"),
+                        }
+                    ],
+                }
+            )
         elif kind == "function_call":
-            messages.append({"role": "assistant", "parts": [
-                {"type": "tool_call", "id": field(item, "call_id"), "name": field(item, "name"),
-                 "arguments": field(item, "arguments")}]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "parts": [
+                        {
+                            "type": "tool_call",
+                            "id": field(item, "call_id"),
+                            "name": field(item, "name"),
+                            "arguments": field(item, "arguments"),
+                        }
+                    ],
+                }
+            )
         elif kind in (None, "message"):
-            messages.append({"role": field(item, "role") or "user", "parts": _text_parts(field(item, "content"))})
+            messages.append(
+                {"role": field(item, "role") or "user", "parts": _text_parts(field(item, "content"))}
+            )
         else:
             messages.append({"role": "user", "parts": [{"type": "generic", "generic_type": str(kind)}]})
     return messages
@@ -395,8 +500,14 @@ def _response_output(response: Any) -> tuple[list[dict[str, Any]], str | None]:
         if kind == "message":
             parts.extend(_text_parts(field(item, "content")))
         elif kind == "function_call":
-            parts.append({"type": "tool_call", "id": field(item, "call_id"), "name": field(item, "name"),
-                          "arguments": field(item, "arguments")})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": field(item, "call_id"),
+                    "name": field(item, "name"),
+                    "arguments": field(item, "arguments"),
+                }
+            )
         elif kind == "reasoning":
             summary = "".join(field(s, "text") or "" for s in field(item, "summary") or ())
             parts.append({"type": "reasoning", "content": summary})
@@ -455,8 +566,13 @@ class ResponsesAdapter(_OpenAIAdapter):
         parts, reason = _response_output(response)
         record["finish_reasons"] = [reason] if reason else []
         record["output_messages"] = [{"role": "assistant", "parts": parts, "finish_reason": reason}]
-        record["usage"] = _usage(field(response, "usage"), "input_tokens", "output_tokens",
-                                 "input_tokens_details", "output_tokens_details")
+        record["usage"] = _usage(
+            field(response, "usage"),
+            "input_tokens",
+            "output_tokens",
+            "input_tokens_details",
+            "output_tokens_details",
+        )
 
     def fill_chunks(self, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
         final = None
@@ -477,8 +593,13 @@ class ResponsesAdapter(_OpenAIAdapter):
         if final is not None:
             self.fill_response(record, request, final)
         else:  # a partial stream: what was received
-            record["output_messages"] = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(text)}]
-                                          if text else [], "finish_reason": None}]
+            record["output_messages"] = [
+                {
+                    "role": "assistant",
+                    "parts": [{"type": "text", "content": "".join(text)}] if text else [],
+                    "finish_reason": None,
+                }
+            ]
         _request_id(record, None, stream)
 
 
@@ -488,8 +609,23 @@ class CompletionsAdapter(_OpenAIAdapter):
 
     operation = "text_completion"
     api = "completions.create"
-    param_keys = ("temperature", "top_p", "max_tokens", "n", "stop", "seed", "frequency_penalty",
-                  "presence_penalty", "logprobs", "best_of", "echo", "suffix", "user", "stream_options", "logit_bias")
+    param_keys = (
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "n",
+        "stop",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "logprobs",
+        "best_of",
+        "echo",
+        "suffix",
+        "user",
+        "stream_options",
+        "logit_bias",
+    )
     snapshot_keys = ("prompt",)
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
@@ -513,8 +649,14 @@ class CompletionsAdapter(_OpenAIAdapter):
         _request_id(record, response)
         choices = list(field(response, "choices") or ())
         record["finish_reasons"] = [field(c, "finish_reason") or "error" for c in choices]
-        record["output_messages"] = [{"role": "assistant", "parts": [{"type": "text", "content": field(c, "text") or ""}],
-                                      "finish_reason": field(c, "finish_reason")} for c in choices]
+        record["output_messages"] = [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": field(c, "text") or ""}],
+                "finish_reason": field(c, "finish_reason"),
+            }
+            for c in choices
+        ]
         record["usage"] = _chat_usage(field(response, "usage"))
 
     def fill_chunks(self, record: dict[str, Any], request: Request, chunks: list[Any], stream: Any) -> None:
@@ -535,8 +677,14 @@ class CompletionsAdapter(_OpenAIAdapter):
                 if field(choice, "finish_reason"):
                     reasons[index] = field(choice, "finish_reason")
         record["finish_reasons"] = [reasons[i] for i in sorted(reasons)]
-        record["output_messages"] = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(texts[i])}],
-                                      "finish_reason": reasons.get(i)} for i in sorted(texts)]
+        record["output_messages"] = [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": "".join(texts[i])}],
+                "finish_reason": reasons.get(i),
+            }
+            for i in sorted(texts)
+        ]
         record["usage"] = _chat_usage(usage)
 
 
@@ -552,9 +700,16 @@ class EmbeddingsAdapter(_OpenAIAdapter):
     def messages(self, request: Request) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         value = (request.snapshot or {}).get("input")
         items = [value] if isinstance(value, str) else list(value or ())
-        parts = [{"type": "text", "content": item} if isinstance(item, str)
-                 else {"type": "generic", "generic_type": "tokens", "count": len(item) if isinstance(item, list) else 1}
-                 for item in items]
+        parts = [
+            {"type": "text", "content": item}
+            if isinstance(item, str)
+            else {
+                "type": "generic",
+                "generic_type": "tokens",
+                "count": len(item) if isinstance(item, list) else 1,
+            }
+            for item in items
+        ]
         return None, [{"role": "user", "parts": parts}] if parts else []
 
     def fill_response(self, record: dict[str, Any], request: Request, response: Any) -> None:
@@ -568,9 +723,15 @@ class EmbeddingsAdapter(_OpenAIAdapter):
         usage = field(response, "usage")
         if usage is not None:
             tokens = field(usage, "prompt_tokens")
-            record["usage"] = {"input_tokens": tokens, "output_tokens": 0, "total_tokens": field(usage, "total_tokens"),
-                               "cache_read_input_tokens": None, "cache_write_input_tokens": None,
-                               "reasoning_output_tokens": None, "source": "provider"}
+            record["usage"] = {
+                "input_tokens": tokens,
+                "output_tokens": 0,
+                "total_tokens": field(usage, "total_tokens"),
+                "cache_read_input_tokens": None,
+                "cache_write_input_tokens": None,
+                "reasoning_output_tokens": None,
+                "source": "provider",
+            }
 
 
 def _decode_json(value: Any) -> Any:

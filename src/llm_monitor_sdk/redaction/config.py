@@ -45,11 +45,15 @@ def parse_entities(text: str, variable: str, *, known: Iterable[str] = ()) -> se
         return None
     negated = [item.startswith("-") for item in items]
     if any(negated) and not all(negated):
-        raise _fail(variable, text, "mix of NAME and -NAME entries; list the types to keep or the ones to drop")
+        raise _fail(
+            variable, text, "mix of NAME and -NAME entries; list the types to keep or the ones to drop"
+        )
     names = [item.lstrip("-").strip() for item in items]
     unknown = sorted(set(names) - valid)
     if unknown:
-        raise _fail(variable, text, f"unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(valid))}")
+        raise _fail(
+            variable, text, f"unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(valid))}"
+        )
     if all(negated):
         return valid - set(names)
     return set(names)
@@ -67,9 +71,17 @@ def parse_strategies(text: str, variable: str, *, known: Iterable[str] = ()) -> 
             entity, strategy = ALL_TYPES, item
         entity, strategy = entity.strip().upper(), strategy.strip().lower()
         if entity not in valid:
-            raise _fail(variable, text, f"unknown entity type {entity!r}; known: {', '.join(sorted(valid - {ALL_TYPES}))}")
+            raise _fail(
+                variable,
+                text,
+                f"unknown entity type {entity!r}; known: {', '.join(sorted(valid - {ALL_TYPES}))}",
+            )
         if strategy not in STRATEGIES:
-            raise _fail(variable, text, f"unknown strategy {strategy!r} for {entity}; use one of {', '.join(STRATEGIES)}")
+            raise _fail(
+                variable,
+                text,
+                f"unknown strategy {strategy!r} for {entity}; use one of {', '.join(STRATEGIES)}",
+            )
         table[entity] = strategy
     return table
 
@@ -118,7 +130,9 @@ class RedactionConfig:
             names = {f.name for f in fields(cls)}
             unknown = sorted(str(k) for k in value if k not in names)
             if unknown:
-                raise ValueError(f"redact: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+                raise ValueError(
+                    f"redact: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}"
+                )
             kwargs = dict(value)
             custom = kwargs.get("custom_detectors") or []
             if isinstance(custom, Mapping):  # {"EMPLOYEE_ID": r"EMP-\d{6}"}
@@ -130,9 +144,13 @@ class RedactionConfig:
             elif kwargs.get("entities") is not None:
                 kwargs["entities"] = {str(e).upper() for e in kwargs["entities"]}
             if isinstance(kwargs.get("strategies"), str):
-                kwargs["strategies"] = parse_strategies(kwargs["strategies"], "redact.strategies", known=known)
+                kwargs["strategies"] = parse_strategies(
+                    kwargs["strategies"], "redact.strategies", known=known
+                )
             return cls(**kwargs)
-        raise ValueError(f"redact: expected True, False, a RedactionConfig or a dict, got {type(value).__name__}")
+        raise ValueError(
+            f"redact: expected True, False, a RedactionConfig or a dict, got {type(value).__name__}"
+        )
 
 
 def _custom_entity(detector: Any) -> str:
@@ -153,4 +171,11 @@ def make_detector(item: Any) -> Detector:
     )
 
 
-__all__ = ["ALL_TYPES", "BUILTIN_ENTITIES", "RedactionConfig", "make_detector", "parse_entities", "parse_strategies"]
+__all__ = [
+    "ALL_TYPES",
+    "BUILTIN_ENTITIES",
+    "RedactionConfig",
+    "make_detector",
+    "parse_entities",
+    "parse_strategies",
+]

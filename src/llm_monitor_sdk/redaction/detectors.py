@@ -24,7 +24,9 @@ class EmailDetector:
     """
 
     entity = "EMAIL_ADDRESS"
-    _domain = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", _A)
+    _domain = re.compile(
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", _A
+    )
     # The common local-part characters only: RFC 5322 allows "=" or "/" too, but in prompts those are
     # far more often glue ("email=jo@x.io") than part of the address.
     _local_tail = re.compile(r"[A-Za-z0-9._%+-]{1,64}\Z", _A)
@@ -92,7 +94,9 @@ class CreditCardDetector:
                 if last > 1 and not _card_grouping_ok(sizes[:last]):
                     continue
                 if luhn_ok(digits):
-                    found.append((base, base + n + last - 1))  # the digits and the one-character separators between
+                    found.append(
+                        (base, base + n + last - 1)
+                    )  # the digits and the one-character separators between
                     break
 
 

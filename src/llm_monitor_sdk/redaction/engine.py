@@ -101,6 +101,8 @@ def __getattr__(name: str) -> Any:
     if name == "_BUILTIN_FACTORIES":
         return _builtins().factories
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _MESSAGE_FIELDS = ("system_instructions", "input_messages", "output_messages")
 _VALUE_FIELDS = ("input", "output", "metadata", "request_params", "tags")
 _STRUCTURAL_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
@@ -508,7 +510,9 @@ def _failed_field(name: str) -> Any:
     return FAILED
 
 
-def build_redactor(config: RedactionConfig | None = None, *, source: Mapping[str, str] | None = None) -> Redactor:
+def build_redactor(
+    config: RedactionConfig | None = None, *, source: Mapping[str, str] | None = None
+) -> Redactor:
     """Validate ``config`` and build its :class:`Redactor`.
 
     Args:
@@ -531,21 +535,28 @@ def build_redactor(config: RedactionConfig | None = None, *, source: Mapping[str
     if cfg.entities is not None:
         unknown = sorted(str(e) for e in set(cfg.entities) - known)
         if unknown:
-            raise ValueError(f"{ent_var}: unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"{ent_var}: unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
     strat_var = src.get("strategies", "redact.strategies")
     for entity, strategy in cfg.strategies.items():
         if entity != ALL_TYPES and entity not in known:
-            raise ValueError(f"{strat_var}: unknown entity type {entity!r}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"{strat_var}: unknown entity type {entity!r}; known: {', '.join(sorted(known))}"
+            )
         if strategy not in STRATEGIES:
-            raise ValueError(f"{strat_var}: unknown strategy {strategy!r} for {entity}; use one of {', '.join(STRATEGIES)}")
+            raise ValueError(
+                f"{strat_var}: unknown strategy {strategy!r} for {entity}; use one of {', '.join(STRATEGIES)}"
+            )
 
     enabled = BUILTIN_ENTITIES if cfg.entities is None else [e for e in BUILTIN_ENTITIES if e in cfg.entities]
     key = cfg.key.encode() if isinstance(cfg.key, str) else cfg.key
     if not key and (cfg.hash_user_id or "hash" in cfg.strategies.values()):
         key = process_key()
     # Everything above can reject the configuration; the built-in detectors compile on first use.
-    return Redactor(custom, strategies=cfg.strategies, key=key or None, hash_user_id=cfg.hash_user_id,
-                    builtin=enabled)
+    return Redactor(
+        custom, strategies=cfg.strategies, key=key or None, hash_user_id=cfg.hash_user_id, builtin=enabled
+    )
 
 
 __all__ = ["FAILED", "FAILED_ENTITY", "Redactor", "build_redactor", "process_key"]

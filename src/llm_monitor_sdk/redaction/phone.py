@@ -51,7 +51,9 @@ def _phone_word_before(text: str, start: int) -> bool:
     1234567890" and "Tel.: +1 555 0100 ts=1755104054" (for the timestamp) do not.
     """
     before = text[max(0, start - 30) : start]
-    cut = max(before.rfind(". "), before.rfind("; "), before.rfind("!"), before.rfind("?"), before.rfind("\n"))
+    cut = max(
+        before.rfind(". "), before.rfind("; "), before.rfind("!"), before.rfind("?"), before.rfind("\n")
+    )
     if cut >= 0 and before[cut] == "." and before[max(0, cut - 3) : cut].lower().endswith("tel"):
         cut = -1  # "Tel. 555..." abbreviates; it does not end a sentence
     clause = before[cut + 1 :]
@@ -60,6 +62,8 @@ def _phone_word_before(text: str, start: int) -> bool:
             # "Tel.: +55 64 9068-1495 ts=1755104054": the word belongs to the number in between.
             return not any(ch.isdigit() for ch in clause[word.end() :])
     return False
+
+
 _TRUNK = re.compile(r"\(0\)")
 # "04/27" (a card expiry, a short date) never starts a phone number; "030/1234567" may.
 _SHORT_SLASH = re.compile(r"\(?\d{1,2}/\d", _A)

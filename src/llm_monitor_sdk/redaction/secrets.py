@@ -20,7 +20,10 @@ _KEYISH = "A-Za-z0-9_-"
 
 # name -> (literal prefix, pattern). Every match starts with its prefix; the whole match is redacted.
 TOKEN_RULES: dict[str, tuple[str, str]] = {
-    "openai_anthropic": ("sk-", rf"sk-(?:ant-(?:api|admin|sid)\d{{2}}-|proj-|svcacct-|admin-)?[{_KEYISH}]{{20,}}"),
+    "openai_anthropic": (
+        "sk-",
+        rf"sk-(?:ant-(?:api|admin|sid)\d{{2}}-|proj-|svcacct-|admin-)?[{_KEYISH}]{{20,}}",
+    ),
     "gitlab": ("glpat-", rf"glpat-[{_KEYISH}]{{20,}}"),
     "slack_token": ("xox", r"xox[abposr]-[A-Za-z0-9-]{10,}"),
     "pem": (
@@ -52,7 +55,9 @@ _ANCHORED: dict[str, dict[str, tuple[str, int, str]]] = {
 _FALLBACK = {"-": ("openai_anthropic", "gitlab", "slack_token", "pem"),
              "_": ("stripe_secret", "stripe_restricted", "stripe_webhook", "github")}  # fmt: skip
 _SHORTEST_TOKEN = 15  # "xoxb-" and ten characters; every other token rule needs more
-_ANCHOR_LIMIT = 64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
+_ANCHOR_LIMIT = (
+    64  # past this many anchors (a markdown table, snake_case code) one regex pass per rule is cheaper
+)
 # Google/AWS and JWT rules run as one regex pass each when "A" / "eyJ" occur; Slack webhooks are
 # looked for at each "://" (they are always URLs).
 _GOOGLE_AWS = _COMPILED["google_aws"]
@@ -69,7 +74,17 @@ _LABEL_WORD = re.compile(
     r"(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|(?:secret|api|access|private)[_-]?key"
     r"|(?:access|auth|refresh|api|session)[_-]?token|credentials?)\Z"
 )
-_LABEL_ENDINGS = ("password", "passwd", "pwd", "passphrase", "secret", "key", "token", "credential", "credentials")
+_LABEL_ENDINGS = (
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "key",
+    "token",
+    "credential",
+    "credentials",
+)
 _LABEL_LAST = frozenset("dDeEtTyYnNlLsS")  # the last letters of _LABEL_ENDINGS, either case
 _IDENT_ANY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<>]{4,})")
@@ -171,9 +186,9 @@ class SecretDetector:
                     end -= 1
                 # Every label word ends in one of these: most separators are rejected on one character
                 # or one slice.
-                if text[end - 1 : end] not in _LABEL_LAST or not text[max(0, end - 10) : end].lower().endswith(
-                    _LABEL_ENDINGS
-                ):
+                if text[end - 1 : end] not in _LABEL_LAST or not text[
+                    max(0, end - 10) : end
+                ].lower().endswith(_LABEL_ENDINGS):
                     at = text.find(sep, at + 1)
                     continue
                 start = end
@@ -197,7 +212,9 @@ class SecretDetector:
                 if (
                     m is not None
                     and (root == "bearer" or text[at] == "B")
-                    and (any(c.isdigit() for c in m.group(1)) or _AUTH_HEADER.search(text, max(0, at - 24), at))
+                    and (
+                        any(c.isdigit() for c in m.group(1)) or _AUTH_HEADER.search(text, max(0, at - 24), at)
+                    )
                 ):
                     found.append(m.span(1))
                 at = low.find(root, at + 1)

@@ -85,4 +85,12 @@ def dropped(entities: list[str]) -> str:
     return "<DROPPED:" + ",".join(sorted(set(entities))) + ">"
 
 
-__all__ = ["DEFAULT_STRATEGY", "HASH_HEX_CHARS", "STRATEGIES", "dropped", "keyed_hash", "normalize", "partial"]
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "HASH_HEX_CHARS",
+    "STRATEGIES",
+    "dropped",
+    "keyed_hash",
+    "normalize",
+    "partial",
+]

@@ -92,7 +92,9 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
 
 # Letters become their ISO 7064 values (A=10 ... Z=35, either case) in one ``str.translate``; anything
 # else is left in place and rejected by the ASCII-digit check in ``iban_ok``.
-_IBAN_VALUES = {ord(c): str(10 + i % 26) for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase)}
+_IBAN_VALUES = {
+    ord(c): str(10 + i % 26) for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase)
+}
 
 
 def iban_ok(compact: str) -> bool:
@@ -126,4 +128,13 @@ def ean13_ok(digits: str) -> bool:
     return (10 - total % 10) % 10 == int(digits[12])
 
 
-__all__ = ["IBAN_LENGTHS", "card_issuer_ok", "card_lengths", "ean13_ok", "iban_ok", "ipv6_ok", "luhn_ok", "ssn_ok"]
+__all__ = [
+    "IBAN_LENGTHS",
+    "card_issuer_ok",
+    "card_lengths",
+    "ean13_ok",
+    "iban_ok",
+    "ipv6_ok",
+    "luhn_ok",
+    "ssn_ok",
+]

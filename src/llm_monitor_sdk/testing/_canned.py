@@ -25,11 +25,16 @@ _SUFFIXES: tuple[tuple[str, str, str, _Builder], ...] = (
 _ERROR_BUILDERS = {"openai": _openai.error, "anthropic": _anthropic.error, "gemini": _gemini.error}
 
 _MESSAGES = {
-    400: "Invalid request (fake provider).", 401: "Invalid API key (fake provider).",
-    403: "Permission denied (fake provider).", 404: "Not found (fake provider).",
-    408: "Request timed out (fake provider).", 409: "Conflict (fake provider).",
-    413: "Request too large (fake provider).", 422: "Unprocessable request (fake provider).",
-    429: "Rate limit reached (fake provider).", 529: "Overloaded (fake provider).",
+    400: "Invalid request (fake provider).",
+    401: "Invalid API key (fake provider).",
+    403: "Permission denied (fake provider).",
+    404: "Not found (fake provider).",
+    408: "Request timed out (fake provider).",
+    409: "Conflict (fake provider).",
+    413: "Request too large (fake provider).",
+    422: "Unprocessable request (fake provider).",
+    429: "Rate limit reached (fake provider).",
+    529: "Overloaded (fake provider).",
 }
 
 
@@ -55,8 +60,9 @@ def identify(method: str, path: str, query: str, body: dict[str, Any]) -> Route 
     if match is None:
         return None
     gm = match["method"]
-    return Route("gemini", gm, model=match["model"], stream=gm == "streamGenerateContent",
-                 sse="alt=sse" in query)
+    return Route(
+        "gemini", gm, model=match["model"], stream=gm == "streamGenerateContent", sse="alt=sse" in query
+    )
 
 
 def error(provider: str, knobs: Knobs, request_id: str, message: str | None = None) -> Reply:
@@ -70,8 +76,14 @@ def error(provider: str, knobs: Knobs, request_id: str, message: str | None = No
 
 def not_found(method: str, path: str, request_id: str) -> Reply:
     """404 for paths no provider serves (OpenAI-shaped body, the most common client)."""
-    body = {"error": {"message": f"fake provider has no route for {method} {path}",
-                      "type": "invalid_request_error", "param": None, "code": "unknown_url"}}
+    body = {
+        "error": {
+            "message": f"fake provider has no route for {method} {path}",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "unknown_url",
+        }
+    }
     return json_reply(body, {"x-request-id": request_id}, status=404)
 
 
@@ -89,6 +101,10 @@ def render(route: Route, body: dict[str, Any], knobs: Knobs, request_id: str) ->
         return _gemini.count_tokens(knobs, request_id)
     reply = _gemini.embed(route.operation, body, knobs, request_id)
     if reply is None:
-        return error("gemini", knobs.merged({"status": 404}), request_id,
-                     f"fake provider does not implement :{route.operation}")
+        return error(
+            "gemini",
+            knobs.merged({"status": 404}),
+            request_id,
+            f"fake provider does not implement :{route.operation}",
+        )
     return reply

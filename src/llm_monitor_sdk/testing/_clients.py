@@ -69,8 +69,9 @@ def anthropic_client(fake: FakeProvider, async_: bool, in_process: bool, kwargs:
     return (anthropic.AsyncAnthropic if async_ else anthropic.Anthropic)(**options)
 
 
-def genai_client(fake: FakeProvider, in_process: bool, api_version: str | None,
-                 kwargs: dict[str, Any]) -> Any:
+def genai_client(
+    fake: FakeProvider, in_process: bool, api_version: str | None, kwargs: dict[str, Any]
+) -> Any:
     """``google.genai.Client`` for ``fake``; ``kwargs`` override the defaults.
 
     An explicit async transport keeps google-genai on httpx/httpx2 even when aiohttp is installed
@@ -86,7 +87,8 @@ def genai_client(fake: FakeProvider, in_process: bool, api_version: str | None,
     else:
         base_url, sync_transport, async_transport = fake.gemini_base_url, None, hx.AsyncHTTPTransport()
     http_options = types.HttpOptions(
-        base_url=base_url, api_version=api_version,
+        base_url=base_url,
+        api_version=api_version,
         client_args={"transport": sync_transport} if sync_transport else None,
         async_client_args={"transport": async_transport},
     )

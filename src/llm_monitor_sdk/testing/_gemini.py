@@ -15,10 +15,20 @@ PATH = re.compile(
 )
 
 _STATUSES = {
-    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    408: "DEADLINE_EXCEEDED", 409: "ABORTED", 413: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED", 529: "UNAVAILABLE",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+    529: "UNAVAILABLE",
 }
 
 
@@ -30,15 +40,21 @@ def headers(request_id: str) -> dict[str, str]:
 def error(k: Knobs, request_id: str, message: str) -> Reply:
     """``{"error": {"code", "message", "status"}}``."""
     status = k.error_type or _STATUSES.get(k.status, "UNKNOWN")
-    return json_reply({"error": {"code": k.status, "message": message, "status": status}},
-                      headers(request_id), status=k.status)
+    return json_reply(
+        {"error": {"code": k.status, "message": message, "status": status}},
+        headers(request_id),
+        status=k.status,
+    )
 
 
 def _usage(k: Knobs, candidates: int | None) -> dict[str, Any]:
     """``usageMetadata``; zero-valued optional counts are left out, as the real API does."""
     total = k.input_tokens + (candidates or 0) + k.reasoning_tokens
-    usage: dict[str, Any] = {"promptTokenCount": k.input_tokens, "totalTokenCount": total,
-                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": k.input_tokens}]}
+    usage: dict[str, Any] = {
+        "promptTokenCount": k.input_tokens,
+        "totalTokenCount": total,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": k.input_tokens}],
+    }
     if candidates is not None:
         usage["candidatesTokenCount"] = candidates
     if k.cached_tokens:
@@ -48,8 +64,9 @@ def _usage(k: Knobs, candidates: int | None) -> dict[str, Any]:
     return usage
 
 
-def _chunk(model: str, rid: str, parts: list[dict[str, Any]], usage: dict[str, Any] | None,
-           finish: str | None = None) -> dict[str, Any]:
+def _chunk(
+    model: str, rid: str, parts: list[dict[str, Any]], usage: dict[str, Any] | None, finish: str | None = None
+) -> dict[str, Any]:
     cand: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finish:
         cand["finishReason"] = finish
@@ -60,8 +77,10 @@ def _chunk(model: str, rid: str, parts: list[dict[str, Any]], usage: dict[str, A
 
 
 def _call_parts(k: Knobs) -> list[dict[str, Any]]:
-    return [{"functionCall": {"name": c.name, "args": dict(c.arguments), **({"id": c.id} if c.id else {})}}
-            for c in k.tool_calls]
+    return [
+        {"functionCall": {"name": c.name, "args": dict(c.arguments), **({"id": c.id} if c.id else {})}}
+        for c in k.tool_calls
+    ]
 
 
 def generate(model: str, k: Knobs, rid: str) -> Reply:
@@ -113,10 +132,13 @@ def embed(method: str, body: dict[str, Any], k: Knobs, rid: str) -> Reply | None
     if method == "predict":
         params = body.get("parameters") or {}
         stats = {"token_count": k.input_tokens, "truncated": False}
-        preds = [{"embeddings": {"values": _vector(params), "statistics": stats}}
-                 for _ in body.get("instances") or [{}]]
-        return json_reply({"predictions": preds, "metadata": {"billableCharacterCount": k.input_tokens}},
-                          headers(rid))
+        preds = [
+            {"embeddings": {"values": _vector(params), "statistics": stats}}
+            for _ in body.get("instances") or [{}]
+        ]
+        return json_reply(
+            {"predictions": preds, "metadata": {"billableCharacterCount": k.input_tokens}}, headers(rid)
+        )
     return None
 
 

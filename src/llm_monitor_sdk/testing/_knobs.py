@@ -98,20 +98,32 @@ class Knobs:
         _check(isinstance(self.text, str), "text must be a string")
         for name in ("chunks", "input_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"):
             value = getattr(self, name)
-            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-                   f"{name} must be a non-negative int, got {value!r}")
+            _check(
+                isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+                f"{name} must be a non-negative int, got {value!r}",
+            )
         _check(self.chunks >= 1, "chunks must be >= 1")
-        _check(self.output_tokens is None or (isinstance(self.output_tokens, int) and self.output_tokens >= 0),
-               f"output_tokens must be None or a non-negative int, got {self.output_tokens!r}")
+        _check(
+            self.output_tokens is None or (isinstance(self.output_tokens, int) and self.output_tokens >= 0),
+            f"output_tokens must be None or a non-negative int, got {self.output_tokens!r}",
+        )
         for name in ("delay", "chunk_delay"):
             value = getattr(self, name)
-            _check(isinstance(value, int | float) and value >= 0, f"{name} must be >= 0 seconds, got {value!r}")
-        _check(self.status == 200 or self.status in _ERROR_STATUSES,
-               f"status must be 200 or one of {sorted(_ERROR_STATUSES)}, got {self.status!r}")
-        _check(self.cut_after is None or (isinstance(self.cut_after, int) and self.cut_after >= 0),
-               f"cut_after must be None or a non-negative int, got {self.cut_after!r}")
-        _check(self.retry_after is None or (isinstance(self.retry_after, int | float) and self.retry_after >= 0),
-               f"retry_after must be None or >= 0, got {self.retry_after!r}")
+            _check(
+                isinstance(value, int | float) and value >= 0, f"{name} must be >= 0 seconds, got {value!r}"
+            )
+        _check(
+            self.status == 200 or self.status in _ERROR_STATUSES,
+            f"status must be 200 or one of {sorted(_ERROR_STATUSES)}, got {self.status!r}",
+        )
+        _check(
+            self.cut_after is None or (isinstance(self.cut_after, int) and self.cut_after >= 0),
+            f"cut_after must be None or a non-negative int, got {self.cut_after!r}",
+        )
+        _check(
+            self.retry_after is None or (isinstance(self.retry_after, int | float) and self.retry_after >= 0),
+            f"retry_after must be None or >= 0, got {self.retry_after!r}",
+        )
 
     @property
     def is_error(self) -> bool:
@@ -192,4 +204,3 @@ def _call_as_dict(call: ToolCall) -> dict[str, Any]:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
-

@@ -53,10 +53,16 @@ def _include_usage(body: dict[str, Any], k: Knobs) -> bool:
 def _chat_usage(k: Knobs, n: int) -> dict[str, Any]:
     out = k.completion_tokens * n
     return {
-        "prompt_tokens": k.input_tokens, "completion_tokens": out, "total_tokens": k.input_tokens + out,
+        "prompt_tokens": k.input_tokens,
+        "completion_tokens": out,
+        "total_tokens": k.input_tokens + out,
         "prompt_tokens_details": {"cached_tokens": k.cached_tokens, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": k.reasoning_tokens, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": k.reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
@@ -74,26 +80,45 @@ def chat(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     n, finish = _n(body), _chat_finish(k)
     cid = f"chatcmpl-{request_id}"
     if not body.get("stream"):
-        message: dict[str, Any] = {"role": "assistant", "content": k.text if k.text or not k.tool_calls else None,
-                                   "refusal": None, "annotations": []}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": k.text if k.text or not k.tool_calls else None,
+            "refusal": None,
+            "annotations": [],
+        }
         if k.tool_calls:
             message["tool_calls"] = [
-                {"id": _call_id(k, j), "type": "function",
-                 "function": {"name": c.name, "arguments": dumps(dict(c.arguments))}}
-                for j, c in enumerate(k.tool_calls)]
+                {
+                    "id": _call_id(k, j),
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": dumps(dict(c.arguments))},
+                }
+                for j, c in enumerate(k.tool_calls)
+            ]
         obj: dict[str, Any] = {
-            "id": cid, "object": "chat.completion", "created": CREATED, "model": model,
-            "choices": [{"index": i, "message": message, "logprobs": None, "finish_reason": finish}
-                        for i in range(n)],
-            "system_fingerprint": "fp_fake", "service_tier": "default",
+            "id": cid,
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": model,
+            "choices": [
+                {"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)
+            ],
+            "system_fingerprint": "fp_fake",
+            "service_tier": "default",
         }
         if k.usage:
             obj["usage"] = _chat_usage(k, n)
         return json_reply(obj, headers(request_id))
 
     with_usage = _include_usage(body, k)
-    base = {"id": cid, "object": "chat.completion.chunk", "created": CREATED, "model": model,
-            "system_fingerprint": "fp_fake", "service_tier": "default"}
+    base = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": "fp_fake",
+        "service_tier": "default",
+    }
 
     def chunk(i: int, delta: dict[str, Any], reason: str | None = None) -> bytes:
         c = dict(base, choices=[{"index": i, "delta": delta, "logprobs": None, "finish_reason": reason}])
@@ -106,8 +131,21 @@ def chat(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     for j, c in enumerate(k.tool_calls):
         args = dumps(dict(c.arguments))
         for i in range(n):
-            events.append(chunk(i, {"tool_calls": [{"index": j, "id": _call_id(k, j), "type": "function",
-                                                    "function": {"name": c.name, "arguments": ""}}]}))
+            events.append(
+                chunk(
+                    i,
+                    {
+                        "tool_calls": [
+                            {
+                                "index": j,
+                                "id": _call_id(k, j),
+                                "type": "function",
+                                "function": {"name": c.name, "arguments": ""},
+                            }
+                        ]
+                    },
+                )
+            )
             events.append(chunk(i, {"tool_calls": [{"index": j, "function": {"arguments": args}}]}))
     events += [chunk(i, {}, finish) for i in range(n)]
     if with_usage:
@@ -122,18 +160,37 @@ def completions(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     n, finish = _n(body), k.finish_reason or "stop"
     out = k.completion_tokens * n
     usage = {"prompt_tokens": k.input_tokens, "completion_tokens": out, "total_tokens": k.input_tokens + out}
-    base = {"id": f"cmpl-{request_id}", "object": "text_completion", "created": CREATED, "model": model,
-            "system_fingerprint": "fp_fake"}
+    base = {
+        "id": f"cmpl-{request_id}",
+        "object": "text_completion",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": "fp_fake",
+    }
     if not body.get("stream"):
-        obj = dict(base, choices=[{"text": k.text, "index": i, "logprobs": None, "finish_reason": finish}
-                                  for i in range(n)])
+        obj = dict(
+            base,
+            choices=[
+                {"text": k.text, "index": i, "logprobs": None, "finish_reason": finish} for i in range(n)
+            ],
+        )
         if k.usage:
             obj["usage"] = usage
         return json_reply(obj, headers(request_id))
     pieces = k.pieces() or [""]
-    events = [sse_data(dict(base, choices=[{"text": p, "index": i, "logprobs": None,
-                                            "finish_reason": finish if last else None}]))
-              for pos, p in enumerate(pieces) for last in [pos == len(pieces) - 1] for i in range(n)]
+    events = [
+        sse_data(
+            dict(
+                base,
+                choices=[
+                    {"text": p, "index": i, "logprobs": None, "finish_reason": finish if last else None}
+                ],
+            )
+        )
+        for pos, p in enumerate(pieces)
+        for last in [pos == len(pieces) - 1]
+        for i in range(n)
+    ]
     if _include_usage(body, k):
         events.append(sse_data(dict(base, choices=[], usage=usage)))
     return sse_reply(events, headers(request_id), terminator=_DONE)
@@ -151,7 +208,8 @@ def embeddings(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     if body.get("encoding_format") == "base64":
         value = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
     obj: dict[str, Any] = {
-        "object": "list", "model": body.get("model") or "text-embedding-3-small",
+        "object": "list",
+        "model": body.get("model") or "text-embedding-3-small",
         "data": [{"object": "embedding", "index": i, "embedding": value} for i in range(count)],
     }
     if k.usage:
@@ -160,28 +218,57 @@ def embeddings(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
 
 
 # ---------------------------------------------------------------- Responses API
-_INCOMPLETE = {"length": "max_output_tokens", "max_output_tokens": "max_output_tokens",
-               "content_filter": "content_filter"}
+_INCOMPLETE = {
+    "length": "max_output_tokens",
+    "max_output_tokens": "max_output_tokens",
+    "content_filter": "content_filter",
+}
 
 
 def _responses_usage(k: Knobs) -> dict[str, Any]:
     out = k.completion_tokens
-    return {"input_tokens": k.input_tokens, "input_tokens_details": {"cached_tokens": k.cached_tokens},
-            "output_tokens": out, "output_tokens_details": {"reasoning_tokens": k.reasoning_tokens},
-            "total_tokens": k.input_tokens + out}
-
-
-def _response(body: dict[str, Any], k: Knobs, rid: str, status: str, output: list[Any],
-              usage: dict[str, Any] | None, incomplete: str | None = None) -> dict[str, Any]:
     return {
-        "id": f"resp_{rid}", "object": "response", "created_at": CREATED, "status": status,
-        "model": body.get("model") or "gpt-4.1-mini", "output": output, "usage": usage, "error": None,
+        "input_tokens": k.input_tokens,
+        "input_tokens_details": {"cached_tokens": k.cached_tokens},
+        "output_tokens": out,
+        "output_tokens_details": {"reasoning_tokens": k.reasoning_tokens},
+        "total_tokens": k.input_tokens + out,
+    }
+
+
+def _response(
+    body: dict[str, Any],
+    k: Knobs,
+    rid: str,
+    status: str,
+    output: list[Any],
+    usage: dict[str, Any] | None,
+    incomplete: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": f"resp_{rid}",
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "model": body.get("model") or "gpt-4.1-mini",
+        "output": output,
+        "usage": usage,
+        "error": None,
         "incomplete_details": {"reason": incomplete} if incomplete else None,
-        "instructions": body.get("instructions"), "metadata": body.get("metadata") or {},
-        "parallel_tool_calls": True, "tool_choice": "auto", "tools": body.get("tools") or [],
-        "temperature": 1.0, "top_p": 1.0, "text": {"format": {"type": "text"}}, "reasoning": None,
-        "previous_response_id": body.get("previous_response_id"), "service_tier": "default",
-        "store": True, "truncation": "disabled", "user": None,
+        "instructions": body.get("instructions"),
+        "metadata": body.get("metadata") or {},
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": body.get("tools") or [],
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "text": {"format": {"type": "text"}},
+        "reasoning": None,
+        "previous_response_id": body.get("previous_response_id"),
+        "service_tier": "default",
+        "store": True,
+        "truncation": "disabled",
+        "user": None,
     }
 
 
@@ -193,14 +280,30 @@ def _output_items(k: Knobs, status: str) -> list[dict[str, Any]]:
     """Final output items: reasoning (if ``thinking``), the message (if text), then function calls."""
     items: list[dict[str, Any]] = []
     if k.thinking:
-        items.append({"type": "reasoning", "id": "rs_fake0",
-                      "summary": [{"type": "summary_text", "text": k.thinking}]})
+        items.append(
+            {"type": "reasoning", "id": "rs_fake0", "summary": [{"type": "summary_text", "text": k.thinking}]}
+        )
     if k.text:
-        items.append({"type": "message", "id": "msg_fake0", "status": status, "role": "assistant",
-                      "content": [_text_part(k.text)]})
+        items.append(
+            {
+                "type": "message",
+                "id": "msg_fake0",
+                "status": status,
+                "role": "assistant",
+                "content": [_text_part(k.text)],
+            }
+        )
     for j, c in enumerate(k.tool_calls):
-        items.append({"type": "function_call", "id": f"fc_fake{j}", "call_id": _call_id(k, j), "name": c.name,
-                      "arguments": dumps(dict(c.arguments)), "status": "completed"})
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_fake{j}",
+                "call_id": _call_id(k, j),
+                "name": c.name,
+                "arguments": dumps(dict(c.arguments)),
+                "status": "completed",
+            }
+        )
     return items
 
 
@@ -215,17 +318,21 @@ def responses(body: dict[str, Any], k: Knobs, request_id: str) -> Reply:
     usage = _responses_usage(k) if k.usage else None
     items = _output_items(k, final_status)
     if not body.get("stream"):
-        return json_reply(_response(body, k, request_id, final_status, items, usage, incomplete),
-                          headers(request_id))
+        return json_reply(
+            _response(body, k, request_id, final_status, items, usage, incomplete), headers(request_id)
+        )
 
     pending = _response(body, k, request_id, "in_progress", [], None)
-    evs: list[dict[str, Any]] = [{"type": "response.created", "response": pending},
-                                 {"type": "response.in_progress", "response": pending}]
+    evs: list[dict[str, Any]] = [
+        {"type": "response.created", "response": pending},
+        {"type": "response.in_progress", "response": pending},
+    ]
     for idx, item in enumerate(items):
         evs.extend(_item_events(k, item, idx))
     end_type = "response.incomplete" if incomplete else "response.completed"
-    evs.append({"type": end_type,
-                "response": _response(body, k, request_id, final_status, items, usage, incomplete)})
+    evs.append(
+        {"type": end_type, "response": _response(body, k, request_id, final_status, items, usage, incomplete)}
+    )
     for seq, ev in enumerate(evs):
         ev["sequence_number"] = seq
     return sse_reply((sse_named(ev) for ev in evs), headers(request_id))
@@ -242,15 +349,26 @@ def _item_events(k: Knobs, item: dict[str, Any], idx: int) -> list[dict[str, Any
             dict(at, type="response.content_part.added", part=_text_part("")),
         ]
         evs += [dict(at, type="response.output_text.delta", delta=p, logprobs=[]) for p in k.pieces()]
-        evs += [dict(at, type="response.output_text.done", text=k.text, logprobs=[]),
-                dict(at, type="response.content_part.done", part=_text_part(k.text))]
+        evs += [
+            dict(at, type="response.output_text.done", text=k.text, logprobs=[]),
+            dict(at, type="response.content_part.done", part=_text_part(k.text)),
+        ]
     elif kind == "function_call":
         at = {"item_id": item["id"], "output_index": idx}
-        evs = [{"type": "response.output_item.added", "output_index": idx,
-                "item": dict(item, arguments="", status="in_progress")},
-               dict(at, type="response.function_call_arguments.delta", delta=item["arguments"]),
-               dict(at, type="response.function_call_arguments.done", arguments=item["arguments"],
-                    name=item["name"])]
+        evs = [
+            {
+                "type": "response.output_item.added",
+                "output_index": idx,
+                "item": dict(item, arguments="", status="in_progress"),
+            },
+            dict(at, type="response.function_call_arguments.delta", delta=item["arguments"]),
+            dict(
+                at,
+                type="response.function_call_arguments.done",
+                arguments=item["arguments"],
+                name=item["name"],
+            ),
+        ]
     else:  # reasoning: announced and finished whole
         evs = [{"type": "response.output_item.added", "output_index": idx, "item": dict(item, summary=[])}]
     evs.append({"type": "response.output_item.done", "output_index": idx, "item": item})

@@ -51,8 +51,9 @@ class FakeProvider:
     ...     client = fake.openai_client()
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, record_requests: bool = True,
-                 **knobs: Any) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, record_requests: bool = True, **knobs: Any
+    ) -> None:
         self._initial = Knobs().merged(knobs)
         self._defaults = self._initial
         self._host, self._port = host, port
@@ -84,11 +85,19 @@ class FakeProvider:
             self._queue.extend(dict(knobs) for _ in range(times))
         return self
 
-    def fail_next(self, status: int = 500, *, message: str | None = None, retry_after: float | None = None,
-                  error_type: str | None = None, times: int = 1) -> FakeProvider:
+    def fail_next(
+        self,
+        status: int = 500,
+        *,
+        message: str | None = None,
+        retry_after: float | None = None,
+        error_type: str | None = None,
+        times: int = 1,
+    ) -> FakeProvider:
         """Answer the next ``times`` requests with HTTP ``status`` and the provider's error body."""
-        return self.once(times=times, status=status, error_message=message, retry_after=retry_after,
-                         error_type=error_type)
+        return self.once(
+            times=times, status=status, error_message=message, retry_after=retry_after, error_type=error_type
+        )
 
     def cut_next(self, after_chunks: int = 1, *, times: int = 1) -> FakeProvider:
         """Drop the connection of the next ``times`` requests after ``after_chunks`` stream events.
@@ -161,8 +170,16 @@ class FakeProvider:
         if knobs.request_id:
             rid = knobs.request_id
         if self._record:
-            rec = RecordedRequest(method, path, query, {k.lower(): v for k, v in headers.items()}, data,
-                                  route.provider if route else None, route.operation if route else None, rid)
+            rec = RecordedRequest(
+                method,
+                path,
+                query,
+                {k.lower(): v for k, v in headers.items()},
+                data,
+                route.provider if route else None,
+                route.operation if route else None,
+                rid,
+            )
             with self._lock:
                 self._requests.append(rec)
         if route is None:
@@ -197,8 +214,9 @@ class FakeProvider:
     def __enter__(self) -> FakeProvider:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     @property

@@ -146,8 +146,12 @@ class FakeServer:
 
     def __init__(self, handle: Handle, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), handle)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-provider", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-provider",
+            daemon=True,
+        )
         self._thread.start()
 
     @property

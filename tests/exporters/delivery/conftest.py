@@ -43,8 +43,9 @@ class _LoopbackServer:
     def start(self) -> None:
         self._server = _Server(("127.0.0.1", self.port), self._handler())
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -114,8 +115,12 @@ class RecordingReceiver(_LoopbackServer):
                 with receiver.changed:
                     receiver.in_flight += 1
                     status, headers, reply = receiver.script.popleft() if receiver.script else (200, {}, b"")
-                    entry = {"headers": dict(self.headers), "raw": raw, "status": status,
-                             "records": json.loads(body)["records"]}
+                    entry = {
+                        "headers": dict(self.headers),
+                        "raw": raw,
+                        "status": status,
+                        "records": json.loads(body)["records"],
+                    }
                     receiver.requests.append(entry)
                     receiver.changed.notify_all()
                 if receiver.slow_seconds:
@@ -178,8 +183,9 @@ class OTLPReceiver(_LoopbackServer):
                             if kind == "histogram":
                                 point.update(count=dp.count, sum=dp.sum, bounds=list(dp.explicit_bounds))
                             else:
-                                point["value"] = dp.as_double if dp.WhichOneof("value") == "as_double" \
-                                    else dp.as_int
+                                point["value"] = (
+                                    dp.as_double if dp.WhichOneof("value") == "as_double" else dp.as_int
+                                )
                             points.append(point)
                         out[metric.name] = {"kind": kind, "unit": metric.unit, "points": points}
         return out
@@ -207,20 +213,22 @@ class OTLPReceiver(_LoopbackServer):
                             resource = _attrs(rs.resource.attributes)
                             for ss in rs.scope_spans:
                                 for span in ss.spans:
-                                    receiver.spans.append({
-                                        "name": span.name,
-                                        "trace_id": span.trace_id.hex(),
-                                        "span_id": span.span_id.hex(),
-                                        "parent_span_id": span.parent_span_id.hex() or None,
-                                        "kind": span.kind,
-                                        "start": span.start_time_unix_nano,
-                                        "end": span.end_time_unix_nano,
-                                        "attributes": _attrs(span.attributes),
-                                        "status": span.status.code,
-                                        "status_message": span.status.message,
-                                        "resource": resource,
-                                        "scope": ss.scope.name,
-                                    })
+                                    receiver.spans.append(
+                                        {
+                                            "name": span.name,
+                                            "trace_id": span.trace_id.hex(),
+                                            "span_id": span.span_id.hex(),
+                                            "parent_span_id": span.parent_span_id.hex() or None,
+                                            "kind": span.kind,
+                                            "start": span.start_time_unix_nano,
+                                            "end": span.end_time_unix_nano,
+                                            "attributes": _attrs(span.attributes),
+                                            "status": span.status.code,
+                                            "status_message": span.status.message,
+                                            "resource": resource,
+                                            "scope": ss.scope.name,
+                                        }
+                                    )
                     elif self.path == "/v1/metrics":
                         receiver.metric_requests.append(ExportMetricsServiceRequest.FromString(raw))
                     receiver.changed.notify_all()
@@ -263,17 +271,24 @@ def make_record(**overrides: Any) -> dict[str, Any]:
         "error": None,
         "latency_ms": latency_ms,
         "ttft_ms": 310.5,
-        "usage": {"input_tokens": 120, "output_tokens": 48, "total_tokens": 168,
-                  "cache_read_input_tokens": 64, "cache_write_input_tokens": 0,
-                  "reasoning_output_tokens": 16, "source": "provider"},
+        "usage": {
+            "input_tokens": 120,
+            "output_tokens": 48,
+            "total_tokens": 168,
+            "cache_read_input_tokens": 64,
+            "cache_write_input_tokens": 0,
+            "reasoning_output_tokens": 16,
+            "source": "provider",
+        },
         "cost_usd": 0.000123,
         "finish_reasons": ["stop"],
         "response_id": "chatcmpl-abc123",
         "request_id": "req_42",
         "system_instructions": [{"type": "text", "content": "You are terse."}],
         "input_messages": [{"role": "user", "parts": [{"type": "text", "content": "Say hi"}]}],
-        "output_messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Hi"}],
-                             "finish_reason": "stop"}],
+        "output_messages": [
+            {"role": "assistant", "parts": [{"type": "text", "content": "Hi"}], "finish_reason": "stop"}
+        ],
         "user_id": "u-1",
         "session_id": "s-1",
         "tenant_id": "acme",

@@ -14,8 +14,13 @@ import pytest
 from llm_monitor_sdk.exporters._base import RecordBatch
 from llm_monitor_sdk.exporters.http import HTTPExporter
 
-FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "circuit_cooldown": 0.05, "circuit_max_cooldown": 0.2,
-        "shutdown_timeout": 2.0}
+FAST = {
+    "backoff_base": 0.01,
+    "backoff_max": 0.05,
+    "circuit_cooldown": 0.05,
+    "circuit_max_cooldown": 0.2,
+    "shutdown_timeout": 2.0,
+}
 
 
 def _batches(factory: Any, n_batches: int, size: int) -> list[RecordBatch]:
@@ -91,8 +96,9 @@ def test_other_4xx_is_not_retried_and_logged_once(receiver, record_factory, capl
 
 def test_circuit_breaker_stops_calling_a_failing_endpoint(receiver, record_factory):
     receiver.respond(*([503] * 50))
-    exporter = HTTPExporter(receiver.url, max_retries=0, circuit_threshold=2, circuit_cooldown=60,
-                            shutdown_timeout=1)
+    exporter = HTTPExporter(
+        receiver.url, max_retries=0, circuit_threshold=2, circuit_cooldown=60, shutdown_timeout=1
+    )
     for _ in range(10):
         exporter.export([record_factory()])
     assert receiver.wait_until(lambda: len(receiver.requests) == 2)
@@ -143,7 +149,9 @@ def test_bad_url_is_a_value_error():
 
 
 def test_importing_http_exporter_does_not_import_opentelemetry_sdk():
-    code = ("import sys, llm_monitor_sdk.exporters.http as h; "
-            "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))")
+    code = (
+        "import sys, llm_monitor_sdk.exporters.http as h; "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

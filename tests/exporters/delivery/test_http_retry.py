@@ -14,7 +14,12 @@ from llm_monitor_sdk.exporters._retry import (
 
 
 def test_backoff_is_exponential_capped_and_jittered():
-    assert [backoff_delay(n, base=0.5, cap=30, rand=lambda: 1.0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert [backoff_delay(n, base=0.5, cap=30, rand=lambda: 1.0) for n in (1, 2, 3, 4)] == [
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+    ]
     assert backoff_delay(20, base=0.5, cap=30, rand=lambda: 1.0) == 30
     assert backoff_delay(3, base=0.5, cap=30, rand=lambda: 0.0) == 1.0  # jitter keeps at least half
 
@@ -29,7 +34,12 @@ def test_retry_after_seconds_and_http_date():
 
 
 def test_retryable_statuses():
-    assert [s for s in (200, 400, 401, 404, 408, 429, 500, 503, 599) if is_retryable_status(s)] == [429, 500, 503, 599]
+    assert [s for s in (200, 400, 401, 404, 408, 429, 500, 503, 599) if is_retryable_status(s)] == [
+        429,
+        500,
+        503,
+        599,
+    ]
 
 
 def test_circuit_opens_probes_and_closes():

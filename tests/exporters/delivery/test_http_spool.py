@@ -19,8 +19,14 @@ from llm_monitor_sdk.exporters._base import RecordBatch
 from llm_monitor_sdk.exporters._spool import DiskSpool
 from llm_monitor_sdk.exporters.http import HTTPExporter
 
-FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "circuit_cooldown": 0.05, "circuit_max_cooldown": 0.1,
-        "max_retries": 1, "shutdown_timeout": 2.0}
+FAST = {
+    "backoff_base": 0.01,
+    "backoff_max": 0.05,
+    "circuit_cooldown": 0.05,
+    "circuit_max_cooldown": 0.1,
+    "max_retries": 1,
+    "shutdown_timeout": 2.0,
+}
 
 
 def _batches(factory: Any, n_batches: int, size: int, **fields: Any) -> list[RecordBatch]:
@@ -103,11 +109,14 @@ def test_spool_bound_drops_oldest_first_and_counts(receiver, record_factory, tmp
     receiver.stop()
     batches = _batches(record_factory, 10, 1)
     size = len(b'{"records":[' + batches[0].encoded()[0] + b"]}")
-    exporter = HTTPExporter(receiver.url, spool_dir=str(tmp_path), spool_max_bytes=int(size * 3.5),
-                            spool_fsync=False, **FAST)
+    exporter = HTTPExporter(
+        receiver.url, spool_dir=str(tmp_path), spool_max_bytes=int(size * 3.5), spool_fsync=False, **FAST
+    )
     for batch in batches:
         exporter.export(batch)
-    assert receiver.wait_until(lambda: exporter.stats["spool_dropped"] + exporter.stats["spool_pending"] == 10)
+    assert receiver.wait_until(
+        lambda: exporter.stats["spool_dropped"] + exporter.stats["spool_pending"] == 10
+    )
     assert exporter.stats["spool_dropped"] == 7
 
     receiver.start()
@@ -124,8 +133,9 @@ def _mount_tiny_tmpfs(path: str) -> bool:
     return result.returncode == 0
 
 
-def test_disk_full_is_counted_logged_once_and_never_raises(receiver, record_factory, tmp_path, monkeypatch,
-                                                           caplog):
+def test_disk_full_is_counted_logged_once_and_never_raises(
+    receiver, record_factory, tmp_path, monkeypatch, caplog
+):
     receiver.stop()
     spool_dir = str(tmp_path / "tiny")
     mounted = _mount_tiny_tmpfs(spool_dir)
@@ -149,7 +159,8 @@ def test_disk_full_is_counted_logged_once_and_never_raises(receiver, record_fact
             for batch in batches:
                 exporter.export(batch)
             assert receiver.wait_until(
-                lambda: exporter.stats["spool_dropped"] + exporter.stats["spool_pending"] == 120)
+                lambda: exporter.stats["spool_dropped"] + exporter.stats["spool_pending"] == 120
+            )
         stats = exporter.stats
         assert stats["spool_errors"] > 0 and stats["spool_dropped"] > 0 and stats["spool_pending"] > 0
         assert sum("cannot write to the spool" in r.getMessage() for r in caplog.records) == 1
@@ -176,7 +187,10 @@ def test_spool_restart_cleans_partial_writes_and_continues_the_sequence(tmp_path
     reopened = DiskSpool(str(tmp_path), max_bytes=10_000, fsync=False)
     assert reopened.next_seq() == 2 and len(reopened) == 2 and reopened.pending_records == 3
     assert sorted(os.listdir(tmp_path)) == [
-        "00000000000000000000-1.json", "00000000000000000001-2.json", "unrelated.txt"]
+        "00000000000000000000-1.json",
+        "00000000000000000001-2.json",
+        "unrelated.txt",
+    ]
     entry = reopened.oldest()
     assert entry is not None and reopened.read(entry) == b"a"
 

@@ -111,8 +111,13 @@ def test_no_message_content_when_capture_is_off(app_tracing, record_factory):
 
 def test_errors_and_blocked_calls_have_error_type_and_error_status(app_tracing, record_factory):
     provider, spans, meters, _ = app_tracing
-    failed = record_factory(status="error", output_messages=None, finish_reasons=[], usage=None,
-                            error={"type": "openai.RateLimitError", "message": "slow down", "status_code": 429})
+    failed = record_factory(
+        status="error",
+        output_messages=None,
+        finish_reasons=[],
+        usage=None,
+        error={"type": "openai.RateLimitError", "message": "slow down", "status_code": 429},
+    )
     blocked = record_factory(status="blocked", error=None, usage=None, output_messages=None)
     OTelExporter(provider, meters).export([failed, blocked])
     first, second = spans.get_finished_spans()
@@ -125,8 +130,13 @@ def test_errors_and_blocked_calls_have_error_type_and_error_status(app_tracing, 
 def test_observe_span_record_is_the_parent_of_its_llm_calls(app_tracing, record_factory):
     provider, spans, meters, _ = app_tracing
     outer = record_factory(kind="span", name="answer_question", input={"q": "hi"}, output="hello")
-    call = record_factory(trace_id=outer["trace_id"], parent_span_id=outer["span_id"],
-                          operation="generate_content", provider="gcp.gemini", request_model="gemini-2.5-flash")
+    call = record_factory(
+        trace_id=outer["trace_id"],
+        parent_span_id=outer["span_id"],
+        operation="generate_content",
+        provider="gcp.gemini",
+        request_model="gemini-2.5-flash",
+    )
     OTelExporter(provider, meters).export([call, outer])
     by_name = {s.name: s for s in spans.get_finished_spans()}
     observe_span, llm = by_name["answer_question"], by_name["generate_content gemini-2.5-flash"]
@@ -150,8 +160,14 @@ def _points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
 def test_metrics_with_advised_buckets(app_tracing, record_factory):
     provider, _, meters, reader = app_tracing
     ok = record_factory()
-    failed = record_factory(status="error", error={"type": "openai.APITimeoutError", "message": "t"},
-                            usage=None, ttft_ms=None, cost_usd=None, latency_ms=30000.0)
+    failed = record_factory(
+        status="error",
+        error={"type": "openai.APITimeoutError", "message": "t"},
+        usage=None,
+        ttft_ms=None,
+        cost_usd=None,
+        latency_ms=30000.0,
+    )
     blocked = record_factory(status="blocked", usage=None, ttft_ms=None, cost_usd=None)
     OTelExporter(provider, meters).export([ok, failed, blocked])
     points = _points(reader)
@@ -221,8 +237,12 @@ def test_direct_export_failure_is_counted_and_raised(record_factory):
     exporter = OTelExporter(meter_provider=MeterProvider(), span_exporter=span_exporter, max_export_batch=2)
     with pytest.raises(RuntimeError, match="2 of 3"):
         exporter.export([record_factory() for _ in range(3)])
-    assert exporter.stats == {"spans_exported": 1, "spans_failed": 2, "spans_no_provider": 0,
-                              "records_invalid": 0}
+    assert exporter.stats == {
+        "spans_exported": 1,
+        "spans_failed": 2,
+        "spans_no_provider": 0,
+        "records_invalid": 0,
+    }
 
 
 def test_without_the_otel_extra_import_works_and_otlp_is_a_clear_error():

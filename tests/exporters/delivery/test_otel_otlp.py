@@ -30,9 +30,16 @@ def test_otlp_spans_arrive_as_parented_genai_spans(no_app_otel, record_factory):
     receiver = no_app_otel
     exporter = build_otlp_exporter(service_name="demo-app")
     outer = record_factory(kind="span", name="handle_ticket")
-    call = record_factory(trace_id=outer["trace_id"], parent_span_id=outer["span_id"], provider="anthropic",
-                          request_model="claude-sonnet-4-5", response_model="claude-sonnet-4-5")
-    failed = record_factory(status="error", error={"type": "anthropic.APIStatusError", "message": "overloaded"})
+    call = record_factory(
+        trace_id=outer["trace_id"],
+        parent_span_id=outer["span_id"],
+        provider="anthropic",
+        request_model="claude-sonnet-4-5",
+        response_model="claude-sonnet-4-5",
+    )
+    failed = record_factory(
+        status="error", error={"type": "anthropic.APIStatusError", "message": "overloaded"}
+    )
     exporter.export(RecordBatch([call, failed, outer]))
     exporter.shutdown()
 
@@ -89,7 +96,9 @@ def test_a_burst_loses_no_span(no_app_otel, record_factory):
     assert exporter.stats["spans_exported"] == 3000 and exporter.stats["spans_failed"] == 0
 
 
-def test_otlp_uses_the_applications_tracer_provider_when_it_has_one(monkeypatch, otlp_receiver, record_factory):
+def test_otlp_uses_the_applications_tracer_provider_when_it_has_one(
+    monkeypatch, otlp_receiver, record_factory
+):
     app_spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(app_spans))

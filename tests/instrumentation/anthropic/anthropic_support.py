@@ -21,8 +21,13 @@ MODEL = "claude-haiku-4-5"
 SYSTEM = "You are terse."
 PROMPT = "Say hello."
 REQUEST_ID = "req_fixed_0001"
-KWARGS: dict[str, Any] = {"model": MODEL, "max_tokens": 64, "system": SYSTEM, "stop_sequences": ["END"],
-                          "messages": [{"role": "user", "content": PROMPT}]}
+KWARGS: dict[str, Any] = {
+    "model": MODEL,
+    "max_tokens": 64,
+    "system": SYSTEM,
+    "stop_sequences": ["END"],
+    "messages": [{"role": "user", "content": PROMPT}],
+}
 #: Old releases have legacy Text Completions (``/v1/complete``); 1.0 removed them.
 HAS_LEGACY_COMPLETIONS = hasattr(getattr(anthropic, "resources", None), "completions")
 
@@ -63,8 +68,11 @@ async def create(client: Any, is_async: bool, stream: bool, beta: bool = False) 
     if not stream:
         return {"class": result.__class__.__name__, "body": dump(result), "request_id": result._request_id}
     events = await collect(result, is_async)
-    return {"class": result.__class__.__name__, "events": events,
-            "request_id": result.response.headers.get("request-id")}
+    return {
+        "class": result.__class__.__name__,
+        "events": events,
+        "request_id": result.response.headers.get("request-id"),
+    }
 
 
 async def parse(client: Any, is_async: bool, stream: bool, beta: bool = False) -> dict[str, Any]:
@@ -72,12 +80,17 @@ async def parse(client: Any, is_async: bool, stream: bool, beta: bool = False) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 0.x beta prefers output_config; both work
         result = await maybe_await(_resource(client, beta).parse(output_format=Answer, **KWARGS))
-    return {"class": result.__class__.__name__, "body": dump(result), "parsed": dump(result.parsed_output),
-            "request_id": result._request_id}
+    return {
+        "class": result.__class__.__name__,
+        "body": dump(result),
+        "parsed": dump(result.parsed_output),
+        "request_id": result._request_id,
+    }
 
 
-async def helper_stream(client: Any, is_async: bool, stream: bool, beta: bool = False,
-                        consume: str = "text_stream") -> dict[str, Any]:
+async def helper_stream(
+    client: Any, is_async: bool, stream: bool, beta: bool = False, consume: str = "text_stream"
+) -> dict[str, Any]:
     """``messages.stream()``: the manager, then one of the helper's ways of reading."""
     manager = _resource(client, beta).stream(**KWARGS)
     out: dict[str, Any] = {"manager_class": manager.__class__.__name__}
@@ -162,7 +175,9 @@ SURFACES: tuple[Surface, ...] = (
     Surface("parse", "messages.parse", parse, modes=(False,), text=_JSON_TEXT),
     Surface("stream-text", "messages.stream", _bind(helper_stream, consume="text_stream"), modes=(True,)),
     Surface("stream-events", "messages.stream", _bind(helper_stream, consume="events"), modes=(True,)),
-    Surface("stream-until-done", "messages.stream", _bind(helper_stream, consume="until_done"), modes=(True,)),
+    Surface(
+        "stream-until-done", "messages.stream", _bind(helper_stream, consume="until_done"), modes=(True,)
+    ),
     Surface("raw", "messages.create", raw_response),
     Surface("streaming-response", "messages.create", streaming_response),
     Surface("beta-create", "beta.messages.create", _bind(create, beta=True)),

@@ -14,8 +14,14 @@ from llm_monitor_sdk.testing import FakeProvider
 @pytest.fixture
 def fake() -> Iterator[FakeProvider]:
     """A fake provider on 127.0.0.1 whose replies carry cache counts and thinking-free text."""
-    with FakeProvider(text="Hello there, friend!", chunks=3, input_tokens=12, cached_tokens=5,
-                      cache_write_tokens=7, output_tokens=9) as provider:
+    with FakeProvider(
+        text="Hello there, friend!",
+        chunks=3,
+        input_tokens=12,
+        cached_tokens=5,
+        cache_write_tokens=7,
+        output_tokens=9,
+    ) as provider:
         yield provider
 
 
@@ -27,7 +33,9 @@ def start_monitor(memory_exporter: lm.exporters.InMemoryExporter) -> Callable[..
     """
 
     def start(**settings: Any) -> lm.exporters.InMemoryExporter:
-        lm.instrument(["anthropic"], exporters=[memory_exporter], redact=False, flush_interval=0.05, **settings)
+        lm.instrument(
+            ["anthropic"], exporters=[memory_exporter], redact=False, flush_interval=0.05, **settings
+        )
         return memory_exporter
 
     return start

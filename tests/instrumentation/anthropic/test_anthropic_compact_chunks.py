@@ -31,14 +31,9 @@ def _fake(**knobs: Any) -> FakeProvider:
 
 def _events(**knobs: Any) -> list[Any]:
     client = _fake(**knobs).anthropic_client(in_process=True)
-    return list(client.messages.create(model="claude-haiku-4-5", max_tokens=512, messages=_MESSAGES,
-                                       stream=True))
-
-
-
-
-
-
+    return list(
+        client.messages.create(model="claude-haiku-4-5", max_tokens=512, messages=_MESSAGES, stream=True)
+    )
 
 
 def test_text_stream_keeps_strings_and_the_same_record() -> None:
@@ -52,7 +47,9 @@ def test_text_stream_keeps_strings_and_the_same_record() -> None:
 
 
 def test_thinking_and_tool_input_deltas_are_kept_as_tuples() -> None:
-    events = _events(thinking="Let me think about it.", tool_calls=[ToolCall("get_weather", {"city": "Paris"})])
+    events = _events(
+        thinking="Let me think about it.", tool_calls=[ToolCall("get_weather", {"city": "Paris"})]
+    )
     kept = _kept(events)
     keys = {item[1] for item in kept if type(item) is tuple}
     assert {"thinking", "text", "json"} <= keys  # text follows the thinking block: its index is not 0
@@ -63,8 +60,9 @@ def test_thinking_and_tool_input_deltas_are_kept_as_tuples() -> None:
     _assert_same_for_every_prefix(events)
 
 
-def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter,
-                         helper: bool) -> tuple[dict[str, Any], list[Any]]:
+def _instrumented_stream(
+    monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter, helper: bool
+) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented stream (``create(stream=True)`` or the ``.stream()`` helper): record and kept items."""
 
     def run() -> str:
@@ -73,8 +71,11 @@ def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters
         if helper:
             with client.messages.stream(**kwargs) as stream:
                 return "".join(stream.text_stream)
-        return "".join(e.delta.text for e in client.messages.create(**kwargs, stream=True)
-                       if isinstance(e, RawContentBlockDeltaEvent))
+        return "".join(
+            e.delta.text
+            for e in client.messages.create(**kwargs, stream=True)
+            if isinstance(e, RawContentBlockDeltaEvent)
+        )
 
     received, record, kept = instrumented_stream(monkeypatch, exporter, MessagesAdapter, "anthropic", run)
     assert received == _TEXT
@@ -83,7 +84,8 @@ def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters
 
 @pytest.mark.parametrize("helper", [False, True], ids=["create", "stream-helper"])
 def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
-        helper: bool, monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter) -> None:
+    helper: bool, monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     compact_record, compact_kept = _instrumented_stream(monkeypatch, memory_exporter, helper)
     monkeypatch.setattr(MessagesAdapter, "chunk_sink", lambda self, chunks: None)
     full_record, full_kept = _instrumented_stream(monkeypatch, memory_exporter, helper)
@@ -91,5 +93,6 @@ def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
     assert not any(type(item) is str for item in full_kept)
     assert compact_record == full_record
     assert compact_record["output_messages"] == [
-        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "end_turn"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "end_turn"}
+    ]
     assert compact_record["usage"]["source"] == "provider"

@@ -30,8 +30,9 @@ async def _stream_text(client: Any, is_async: bool) -> str:
 
 
 @_MODES
-async def test_missing_usage_is_estimated_and_priced(is_async: bool, fake: Any, start_monitor: Any,
-                                                     records: Any) -> None:
+async def test_missing_usage_is_estimated_and_priced(
+    is_async: bool, fake: Any, start_monitor: Any, records: Any
+) -> None:
     start_monitor()
     fake.configure(usage=False)
     response = await _create(fake.anthropic_client(is_async, in_process=True))
@@ -47,8 +48,9 @@ async def test_missing_usage_is_estimated_and_priced(is_async: bool, fake: Any, 
 
 @_MODES
 @pytest.mark.parametrize("surface", ["create", "stream"])
-async def test_budget_blocks_before_anything_is_posted(surface: str, is_async: bool, fake: Any,
-                                                       start_monitor: Any, records: Any) -> None:
+async def test_budget_blocks_before_anything_is_posted(
+    surface: str, is_async: bool, fake: Any, start_monitor: Any, records: Any
+) -> None:
     start_monitor(budgets="global:daily=0.0000001")
     client = fake.anthropic_client(is_async, in_process=True)
 
@@ -71,8 +73,9 @@ async def test_budget_blocks_before_anything_is_posted(surface: str, is_async: b
 
 @_MODES
 @pytest.mark.parametrize("surface", ["create", "stream"])
-async def test_context_and_trace_links(surface: str, is_async: bool, fake: Any, start_monitor: Any,
-                                       memory_exporter: Any) -> None:
+async def test_context_and_trace_links(
+    surface: str, is_async: bool, fake: Any, start_monitor: Any, memory_exporter: Any
+) -> None:
     start_monitor()
     client = fake.anthropic_client(is_async)  # over the socket server
 
@@ -97,8 +100,9 @@ def _patched(cls: type, name: str) -> bool:
     return hasattr(cls.__dict__[name], "__wrapped__")
 
 
-async def test_patching_is_idempotent_and_reversible(fake: Any, start_monitor: Any, records: Any,
-                                                     memory_exporter: Any) -> None:
+async def test_patching_is_idempotent_and_reversible(
+    fake: Any, start_monitor: Any, records: Any, memory_exporter: Any
+) -> None:
     from anthropic.resources.messages import messages as module
 
     original_create = module.Messages.__dict__["create"]
@@ -106,8 +110,12 @@ async def test_patching_is_idempotent_and_reversible(fake: Any, start_monitor: A
     start_monitor()
     start_monitor()  # a second instrument() reconfigures, never wraps twice
     keys = patched_keys()
-    for key in (f"{module.__name__}:Messages.create", f"{module.__name__}:AsyncMessages.stream",
-                f"{module.__name__}:Messages.parse", "anthropic.resources.beta.messages.messages:Messages.stream"):
+    for key in (
+        f"{module.__name__}:Messages.create",
+        f"{module.__name__}:AsyncMessages.stream",
+        f"{module.__name__}:Messages.parse",
+        "anthropic.resources.beta.messages.messages:Messages.stream",
+    ):
         assert key in keys
     assert module.Messages.__dict__["create"].__wrapped__ is original_create
     client = fake.anthropic_client(in_process=True)
@@ -125,8 +133,9 @@ async def test_patching_is_idempotent_and_reversible(fake: Any, start_monitor: A
 
 
 @pytest.mark.internal_errors_expected
-async def test_a_failing_reader_costs_no_call_and_no_record(fake: Any, start_monitor: Any, records: Any,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_reader_costs_no_call_and_no_record(
+    fake: Any, start_monitor: Any, records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("surprise shape")
 
@@ -142,8 +151,9 @@ async def test_a_failing_reader_costs_no_call_and_no_record(fake: Any, start_mon
 
 @pytest.mark.internal_errors_expected
 @_MODES
-async def test_a_failing_stream_hook_leaves_the_helper_working(is_async: bool, fake: Any, start_monitor: Any,
-                                                               records: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_stream_hook_leaves_the_helper_working(
+    is_async: bool, fake: Any, start_monitor: Any, records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(slot: Any, helper: Any) -> Any:
         raise RuntimeError("no raw stream here")
 
@@ -167,8 +177,9 @@ def test_provider_name_for_bedrock_and_vertex_clients() -> None:
     assert adapter_module.provider_for(resource_of("Anthropic")) == "anthropic"
 
 
-async def test_the_sdks_own_tracing_setting_is_left_alone(start_monitor: Any,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_sdks_own_tracing_setting_is_left_alone(
+    start_monitor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)

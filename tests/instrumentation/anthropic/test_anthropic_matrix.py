@@ -25,8 +25,9 @@ def _expected_cost() -> float:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-async def test_success_is_unchanged_for_the_user_and_recorded_once(case: Any, fake: Any, start_monitor: Any,
-                                                                   records: Any) -> None:
+async def test_success_is_unchanged_for_the_user_and_recorded_once(
+    case: Any, fake: Any, start_monitor: Any, records: Any
+) -> None:
     surface, is_async, stream = case
     fake.configure(text=surface.text, request_id=REQUEST_ID)
     baseline = await surface.drive(fake.anthropic_client(is_async, in_process=True), is_async, stream)
@@ -39,15 +40,28 @@ async def test_success_is_unchanged_for_the_user_and_recorded_once(case: Any, fa
     assert record["status"] == "ok" and record["error"] is None
     assert (record["provider"], record["operation"], record["api"]) == ("anthropic", "chat", surface.api)
     assert record["request_model"] == MODEL and record["response_model"] == MODEL
-    assert record["request_params"]["max_tokens"] == 64 and record["request_params"]["stop_sequences"] == ["END"]
+    assert record["request_params"]["max_tokens"] == 64 and record["request_params"]["stop_sequences"] == [
+        "END"
+    ]
     assert record["system_instructions"] == [{"type": "text", "content": SYSTEM}]
     assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
-    assert record["output_messages"] == [{"role": "assistant", "finish_reason": "end_turn",
-                                          "parts": [{"type": "text", "content": surface.text}]}]
+    assert record["output_messages"] == [
+        {
+            "role": "assistant",
+            "finish_reason": "end_turn",
+            "parts": [{"type": "text", "content": surface.text}],
+        }
+    ]
     assert record["finish_reasons"] == ["end_turn"]
-    assert record["usage"] == {"input_tokens": 24, "output_tokens": 9, "total_tokens": 33,
-                               "cache_read_input_tokens": 5, "cache_write_input_tokens": 7,
-                               "reasoning_output_tokens": None, "source": "provider"}
+    assert record["usage"] == {
+        "input_tokens": 24,
+        "output_tokens": 9,
+        "total_tokens": 33,
+        "cache_read_input_tokens": 5,
+        "cache_write_input_tokens": 7,
+        "reasoning_output_tokens": None,
+        "source": "provider",
+    }
     assert record["cost_usd"] == pytest.approx(_expected_cost())
     assert record["request_id"] == REQUEST_ID
     assert record["response_id"] == f"msg_{REQUEST_ID}"
@@ -60,8 +74,9 @@ async def test_success_is_unchanged_for_the_user_and_recorded_once(case: Any, fa
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(case: Any, fake: Any, start_monitor: Any,
-                                                                      records: Any) -> None:
+async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(
+    case: Any, fake: Any, start_monitor: Any, records: Any
+) -> None:
     surface, is_async, stream = case
     start_monitor()
     client = fake.anthropic_client(is_async, in_process=True)
@@ -74,8 +89,11 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(case: Any
     assert spy.made == [caught.value] and caught.value is spy.made[0]  # the SDK's own object, not a copy
     [record] = records()
     assert record["status"] == "error"
-    assert record["error"] == {"type": "anthropic.RateLimitError", "message": caught.value.message,
-                               "status_code": 429}
+    assert record["error"] == {
+        "type": "anthropic.RateLimitError",
+        "message": caught.value.message,
+        "status_code": 429,
+    }
     assert record["api"] == surface.api and record["stream"] is stream
     assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
     assert record["usage"] is None and record["cost_usd"] is None  # nothing came back: nothing to estimate
@@ -84,8 +102,9 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(case: Any
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("surface", ["create", "stream"])
-async def test_stream_cut_midway_is_partial_with_what_arrived(surface: str, is_async: bool, fake: Any,
-                                                              start_monitor: Any, records: Any) -> None:
+async def test_stream_cut_midway_is_partial_with_what_arrived(
+    surface: str, is_async: bool, fake: Any, start_monitor: Any, records: Any
+) -> None:
     start_monitor()
     client = fake.anthropic_client(is_async, in_process=True)
     fake.cut_next(after_chunks=4)
@@ -109,16 +128,22 @@ async def test_stream_cut_midway_is_partial_with_what_arrived(surface: str, is_a
 
     [record] = records()
     assert record["status"] == "error" and record["partial"] is True
-    assert record["error"]["type"] == f"{type(caught.value).__module__.split('.')[0]}.{type(caught.value).__name__}"
-    assert received and record["output_messages"][0]["parts"] == [{"type": "text", "content": "".join(received)}]
+    assert (
+        record["error"]["type"]
+        == f"{type(caught.value).__module__.split('.')[0]}.{type(caught.value).__name__}"
+    )
+    assert received and record["output_messages"][0]["parts"] == [
+        {"type": "text", "content": "".join(received)}
+    ]
     assert record["finish_reasons"] == []
     # message_delta never came: the provider's output count is a placeholder, so usage is estimated.
     assert record["usage"]["source"] == "estimated" and record["usage"]["output_tokens"] > 0
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-async def test_helper_left_early_is_partial_ok(is_async: bool, fake: Any, start_monitor: Any,
-                                               records: Any) -> None:
+async def test_helper_left_early_is_partial_ok(
+    is_async: bool, fake: Any, start_monitor: Any, records: Any
+) -> None:
     start_monitor()
     client = fake.anthropic_client(is_async, in_process=True)
     if is_async:

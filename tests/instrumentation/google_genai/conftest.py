@@ -21,8 +21,13 @@ def start_monitor(memory_exporter: lm.exporters.InMemoryExporter) -> Callable[..
     """Instrument google-genai on demand (so a test can make an uninstrumented call first)."""
 
     def start(**settings: Any) -> lm.exporters.InMemoryExporter:
-        lm.instrument(providers=["google_genai"], exporters=[memory_exporter], redact=False,
-                      flush_interval=0.05, **settings)
+        lm.instrument(
+            providers=["google_genai"],
+            exporters=[memory_exporter],
+            redact=False,
+            flush_interval=0.05,
+            **settings,
+        )
         return memory_exporter
 
     return start
@@ -45,8 +50,10 @@ def shared_fake() -> Iterator[FakeProvider]:
 @pytest.fixture(scope="session")
 def shared_clients(shared_fake: FakeProvider) -> dict[str, Any]:
     """Gemini API and Vertex AI (express mode) clients served in-process by ``shared_fake``."""
-    return {"gemini": shared_fake.genai_client(in_process=True),
-            "vertex": shared_fake.genai_client(in_process=True, vertexai=True, api_key="fake-key")}
+    return {
+        "gemini": shared_fake.genai_client(in_process=True),
+        "vertex": shared_fake.genai_client(in_process=True, vertexai=True, api_key="fake-key"),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ MODEL = "gemini-2.5-flash"
 SURFACES = ("models", "chat")
 
 
-def run(client: Any, surface: str, is_async: bool, stream: bool, *, contents: Any = "Hi",
-        config: Any = None) -> Any:
+def run(
+    client: Any, surface: str, is_async: bool, stream: bool, *, contents: Any = "Hi", config: Any = None
+) -> Any:
     """Make one call the way a user would; streams come back as the list of chunks received."""
     if is_async:
         return asyncio.run(_run_async(client, surface, stream, contents, config))
@@ -34,8 +35,12 @@ def run(client: Any, surface: str, is_async: bool, stream: bool, *, contents: An
 async def _run_async(client: Any, surface: str, stream: bool, contents: Any, config: Any) -> Any:
     if surface == "models":
         if stream:
-            return [c async for c in await client.aio.models.generate_content_stream(
-                model=MODEL, contents=contents, config=config)]
+            return [
+                c
+                async for c in await client.aio.models.generate_content_stream(
+                    model=MODEL, contents=contents, config=config
+                )
+            ]
         return await client.aio.models.generate_content(model=MODEL, contents=contents, config=config)
     chat = client.aio.chats.create(model=MODEL, config=config)
     if stream:
@@ -119,19 +124,26 @@ class Canned:
             body = self.reply(stream)
             headers = {"x-request-id": "req-canned"}
             if stream:
-                return hx.Response(200, content=f"data: {json.dumps(body)}\r\n\r\n".encode(),
-                                   headers={**headers, "content-type": "text/event-stream"})
+                return hx.Response(
+                    200,
+                    content=f"data: {json.dumps(body)}\r\n\r\n".encode(),
+                    headers={**headers, "content-type": "text/event-stream"},
+                )
             return hx.Response(200, json=body, headers=headers)
 
         transport = hx.MockTransport(handler)
-        options = types.HttpOptions(base_url=IN_PROCESS_URL, client_args={"transport": transport},
-                                    async_client_args={"transport": transport})
+        options = types.HttpOptions(
+            base_url=IN_PROCESS_URL,
+            client_args={"transport": transport},
+            async_client_args={"transport": transport},
+        )
         self.client = genai.Client(api_key="fake-key", vertexai=False, http_options=options)
 
     def serving(self, reply: Callable[[bool], dict[str, Any]]) -> Any:
         """The client, now answering with ``reply``."""
         self.reply = reply
         return self.client
+
 
 def calls(exporter: Any) -> list[dict[str, Any]]:
     """The exported ``llm_call`` records, after flushing."""

@@ -40,23 +40,32 @@ def _stream(fake: FakeProvider, **knobs: Any) -> list[Any]:
     return list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="Say something"))
 
 
-
-
-
-
-
-
-def _chunk(text: Any = "x", *, usage: int | None = 5, model: str = "gemini-2.5-flash", ident: str = "r1",
-           headers: dict[str, str] | None = None, **candidate: Any) -> types.GenerateContentResponse:
+def _chunk(
+    text: Any = "x",
+    *,
+    usage: int | None = 5,
+    model: str = "gemini-2.5-flash",
+    ident: str = "r1",
+    headers: dict[str, str] | None = None,
+    **candidate: Any,
+) -> types.GenerateContentResponse:
     part: dict[str, Any] = {"text": text, **candidate.pop("part", {})}
-    return types.GenerateContentResponse.model_validate({
-        "candidates": [{"content": {"role": "model", "parts": [part]}, **candidate}],
-        "model_version": model, "response_id": ident,
-        "usage_metadata": {"prompt_token_count": 3, "candidates_token_count": usage,
-                           "total_token_count": 3 + usage} if usage is not None else None,
-        "sdk_http_response": {"headers": headers if headers is not None else {"x-request-id": "req-1"}},
-        **candidate.pop("top", {}),
-    })
+    return types.GenerateContentResponse.model_validate(
+        {
+            "candidates": [{"content": {"role": "model", "parts": [part]}, **candidate}],
+            "model_version": model,
+            "response_id": ident,
+            "usage_metadata": {
+                "prompt_token_count": 3,
+                "candidates_token_count": usage,
+                "total_token_count": 3 + usage,
+            }
+            if usage is not None
+            else None,
+            "sdk_http_response": {"headers": headers if headers is not None else {"x-request-id": "req-1"}},
+            **candidate.pop("top", {}),
+        }
+    )
 
 
 def test_long_text_stream_keeps_strings_and_the_same_record(fake: FakeProvider) -> None:
@@ -118,32 +127,46 @@ def test_headers_are_compared_until_a_request_id_is_known() -> None:
 
 def test_blocked_prompt_and_multi_part_chunks_stay_whole() -> None:
     blocked = types.GenerateContentResponse.model_validate(
-        {"prompt_feedback": {"block_reason": "SAFETY"}, "model_version": "gemini-2.5-flash", "response_id": "r1"})
-    two_parts = types.GenerateContentResponse.model_validate({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": "x"}, {"text": "y"}]}}],
-        "model_version": "gemini-2.5-flash", "response_id": "r1"})
+        {
+            "prompt_feedback": {"block_reason": "SAFETY"},
+            "model_version": "gemini-2.5-flash",
+            "response_id": "r1",
+        }
+    )
+    two_parts = types.GenerateContentResponse.model_validate(
+        {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "x"}, {"text": "y"}]}}],
+            "model_version": "gemini-2.5-flash",
+            "response_id": "r1",
+        }
+    )
     chunks = [_chunk("a"), _chunk("b"), two_parts, _chunk("c"), blocked, _chunk("d"), _chunk("e")]
     kept = _kept(chunks)
     assert kept[2] is two_parts and blocked in kept
     _assert_same_for_every_prefix(chunks)
 
 
-def _instrumented_stream(fake: FakeProvider, monkeypatch: pytest.MonkeyPatch,
-                         exporter: lm.exporters.InMemoryExporter) -> tuple[dict[str, Any], list[Any]]:
+def _instrumented_stream(
+    fake: FakeProvider, monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter
+) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented stream: its record (without per-call fields) and what the stream kept."""
 
     def run() -> str:
         stream = fake.client.models.generate_content_stream(  # type: ignore[attr-defined]
-            model="gemini-2.5-flash", contents="Say something")
+            model="gemini-2.5-flash", contents="Say something"
+        )
         return "".join(chunk.text or "" for chunk in stream)
 
-    received, record, kept = instrumented_stream(monkeypatch, exporter, GenerateContentAdapter, "google_genai", run)
+    received, record, kept = instrumented_stream(
+        monkeypatch, exporter, GenerateContentAdapter, "google_genai", run
+    )
     assert received == _TEXT
     return record, kept
 
 
 def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
-        fake: FakeProvider, monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter) -> None:
+    fake: FakeProvider, monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     compact_record, compact_kept = _instrumented_stream(fake, monkeypatch, memory_exporter)
     monkeypatch.setattr(GenerateContentAdapter, "chunk_sink", lambda self, chunks: None)
     full_record, full_kept = _instrumented_stream(fake, monkeypatch, memory_exporter)
@@ -151,5 +174,6 @@ def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
     assert not any(type(item) is str for item in full_kept)
     assert compact_record == full_record
     assert compact_record["output_messages"] == [
-        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "STOP"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "STOP"}
+    ]
     assert compact_record["usage"]["source"] == "provider"

@@ -22,8 +22,9 @@ def _embed(client: Any, contents: Any, is_async: bool, config: Any = None) -> An
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("contents", ["one text", ["first", "second"]], ids=["str", "list"])
 @pytest.mark.parametrize("backend", ["gemini", "vertex"])
-def test_embed_record(fake: Any, start_monitor: Any, shared_clients: dict[str, Any], backend: str,
-                      contents: Any, is_async: bool) -> None:
+def test_embed_record(
+    fake: Any, start_monitor: Any, shared_clients: dict[str, Any], backend: str, contents: Any, is_async: bool
+) -> None:
     client = shared_clients[backend]
     config = types.EmbedContentConfig(output_dimensionality=4, task_type="RETRIEVAL_DOCUMENT")
     fake.configure(request_id="req-embed")
@@ -39,16 +40,26 @@ def test_embed_record(fake: Any, start_monitor: Any, shared_clients: dict[str, A
     assert record["operation"] == "embeddings" and record["api"] == "models.embed_content"
     assert record["request_model"] == EMBED_MODEL and record["status"] == "ok"
     assert record["input_messages"] == [
-        {"role": "user", "parts": [{"type": "text", "content": text} for text in texts]}]
-    assert record["request_params"] == {"output_dimensionality": 4, "task_type": "RETRIEVAL_DOCUMENT",
-                                        "embedding_dimensions": 4}
+        {"role": "user", "parts": [{"type": "text", "content": text} for text in texts]}
+    ]
+    assert record["request_params"] == {
+        "output_dimensionality": 4,
+        "task_type": "RETRIEVAL_DOCUMENT",
+        "embedding_dimensions": 4,
+    }
     assert record["request_id"] == "req-embed"
     assert record["output_messages"] is None
     usage = record["usage"]
     if backend == "vertex":  # the fake reports 12 tokens per embedded item, as Vertex statistics do
-        assert usage == {"input_tokens": 12 * len(texts), "output_tokens": 0, "total_tokens": 12 * len(texts),
-                         "cache_read_input_tokens": None, "cache_write_input_tokens": None,
-                         "reasoning_output_tokens": None, "source": "provider"}
+        assert usage == {
+            "input_tokens": 12 * len(texts),
+            "output_tokens": 0,
+            "total_tokens": 12 * len(texts),
+            "cache_read_input_tokens": None,
+            "cache_write_input_tokens": None,
+            "reasoning_output_tokens": None,
+            "source": "provider",
+        }
     else:  # the Gemini API's embedContent has no usage: estimated
         assert usage["source"] == "estimated" and usage["input_tokens"] > 0 and usage["output_tokens"] == 0
 

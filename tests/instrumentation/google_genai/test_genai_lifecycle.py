@@ -15,8 +15,11 @@ from llm_monitor_sdk.instrumentation import google_genai as adapter_module
 from llm_monitor_sdk.instrumentation import patched_keys
 from llm_monitor_sdk.testing import FakeProvider
 
-PATCHED = sorted(f"google.genai.models:{cls}.{method}" for cls in ("Models", "AsyncModels")
-                 for method in ("generate_content", "generate_content_stream", "embed_content"))
+PATCHED = sorted(
+    f"google.genai.models:{cls}.{method}"
+    for cls in ("Models", "AsyncModels")
+    for method in ("generate_content", "generate_content_stream", "embed_content")
+)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -91,8 +94,9 @@ def test_patching_is_idempotent_and_reversible(fake: Any, start_monitor: Any, cl
 
 @pytest.mark.internal_errors_expected
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
-def test_adapter_bug_never_reaches_the_host(fake: Any, exporter: Any, client: Any, monkeypatch: Any,
-                                            stream: bool) -> None:
+def test_adapter_bug_never_reaches_the_host(
+    fake: Any, exporter: Any, client: Any, monkeypatch: Any, stream: bool
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("adapter bug")
 
@@ -105,13 +109,16 @@ def test_adapter_bug_never_reaches_the_host(fake: Any, exporter: Any, client: An
     [record] = calls(exporter)
     assert record["status"] == "ok" and record["finish_reasons"] == ["STOP"]
     assert record["response_model"] == MODEL and record["input_messages"] is None
-    assert set(_guard.internal_error_counts()) == {"gcp.gemini.messages:RuntimeError",
-                                                   "gcp.gemini.fill_response:RuntimeError"}
+    assert set(_guard.internal_error_counts()) == {
+        "gcp.gemini.messages:RuntimeError",
+        "gcp.gemini.fill_response:RuntimeError",
+    }
 
 
 @pytest.mark.internal_errors_expected
-def test_begin_failure_calls_through_unrecorded(fake: Any, exporter: Any, client: Any,
-                                                monkeypatch: Any) -> None:
+def test_begin_failure_calls_through_unrecorded(
+    fake: Any, exporter: Any, client: Any, monkeypatch: Any
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("adapter bug")
 
@@ -122,10 +129,14 @@ def test_begin_failure_calls_through_unrecorded(fake: Any, exporter: Any, client
     assert _guard.internal_error_counts() == {"gcp.gemini.start:RuntimeError": 1}
 
 
-@pytest.mark.parametrize(("is_async", "stream"), [(False, False), (False, True), (True, False), (True, True)],
-                         ids=["sync-plain", "sync-stream", "async-plain", "async-stream"])
-def test_budget_blocks_before_the_provider_is_called(fake: Any, start_monitor: Any, client: Any,
-                                                     is_async: bool, stream: bool) -> None:
+@pytest.mark.parametrize(
+    ("is_async", "stream"),
+    [(False, False), (False, True), (True, False), (True, True)],
+    ids=["sync-plain", "sync-stream", "async-plain", "async-stream"],
+)
+def test_budget_blocks_before_the_provider_is_called(
+    fake: Any, start_monitor: Any, client: Any, is_async: bool, stream: bool
+) -> None:
     exporter = start_monitor(budgets="global:daily=0.000001")
 
     with pytest.raises(lm.BudgetExceededError):

@@ -12,8 +12,12 @@ import pytest
 from genai_support import MODEL, SURFACES, calls, dump, run, spy_errors
 from google.genai import errors, types
 
-MATRIX = [(surface, is_async, stream) for surface in SURFACES for is_async in (False, True)
-          for stream in (False, True)]
+MATRIX = [
+    (surface, is_async, stream)
+    for surface in SURFACES
+    for is_async in (False, True)
+    for stream in (False, True)
+]
 IDS = [f"{s}-{'async' if a else 'sync'}-{'stream' if st else 'plain'}" for s, a, st in MATRIX]
 
 
@@ -22,8 +26,9 @@ def _config() -> types.GenerateContentConfig:
 
 
 @pytest.mark.parametrize(("surface", "is_async", "stream"), MATRIX, ids=IDS)
-def test_one_complete_record_and_unchanged_result(fake: Any, client: Any, start_monitor: Any, surface: str,
-                                                  is_async: bool, stream: bool) -> None:
+def test_one_complete_record_and_unchanged_result(
+    fake: Any, client: Any, start_monitor: Any, surface: str, is_async: bool, stream: bool
+) -> None:
     fake.configure(request_id="req-fixed")
     baseline = run(client, surface, is_async, stream, config=_config())
     exporter = start_monitor()
@@ -44,11 +49,18 @@ def test_one_complete_record_and_unchanged_result(fake: Any, client: Any, start_
     assert record["system_instructions"] == [{"type": "text", "content": "Be brief."}]
     assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]
     assert record["output_messages"] == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Hello there"}], "finish_reason": "STOP"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello there"}], "finish_reason": "STOP"}
+    ]
     assert record["finish_reasons"] == ["STOP"]
-    assert record["usage"] == {"input_tokens": 12, "output_tokens": 5, "total_tokens": 17,
-                               "cache_read_input_tokens": None, "cache_write_input_tokens": None,
-                               "reasoning_output_tokens": None, "source": "provider"}
+    assert record["usage"] == {
+        "input_tokens": 12,
+        "output_tokens": 5,
+        "total_tokens": 17,
+        "cache_read_input_tokens": None,
+        "cache_write_input_tokens": None,
+        "reasoning_output_tokens": None,
+        "source": "provider",
+    }
     assert record["cost_usd"] is not None and record["cost_usd"] > 0
     assert record["response_id"] == "req-fixed"
     assert record["request_id"] == "req-fixed"
@@ -62,9 +74,17 @@ def test_one_complete_record_and_unchanged_result(fake: Any, client: Any, start_
 
 @pytest.mark.parametrize(("status", "error_type"), [(400, errors.ClientError), (503, errors.ServerError)])
 @pytest.mark.parametrize(("surface", "is_async", "stream"), MATRIX, ids=IDS)
-def test_error_record_and_the_same_exception(fake: Any, exporter: Any, client: Any, monkeypatch: Any,
-                                             surface: str, is_async: bool, stream: bool, status: int,
-                                             error_type: type[Exception]) -> None:
+def test_error_record_and_the_same_exception(
+    fake: Any,
+    exporter: Any,
+    client: Any,
+    monkeypatch: Any,
+    surface: str,
+    is_async: bool,
+    stream: bool,
+    status: int,
+    error_type: type[Exception],
+) -> None:
     seen = spy_errors(monkeypatch)
     fake.fail_next(status, message="nope (fake)")
 
@@ -74,8 +94,11 @@ def test_error_record_and_the_same_exception(fake: Any, exporter: Any, client: A
     assert len(seen) == 1 and caught.value is seen[0]
     [record] = calls(exporter)
     assert record["status"] == "error"
-    assert record["error"] == {"type": f"google.genai.errors.{error_type.__name__}", "message": "nope (fake)",
-                               "status_code": status}
+    assert record["error"] == {
+        "type": f"google.genai.errors.{error_type.__name__}",
+        "message": "nope (fake)",
+        "status_code": status,
+    }
     assert record["api"] == ("models.generate_content_stream" if stream else "models.generate_content")
     assert record["request_model"] == MODEL
     assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]

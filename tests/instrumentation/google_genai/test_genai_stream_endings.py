@@ -21,8 +21,9 @@ def _sync_stream(client: Any) -> Any:
     return client.models.generate_content_stream(model=MODEL, contents="Count")
 
 
-def test_break_then_close_is_partial_with_what_was_received(stream_fake: Any, exporter: Any,
-                                                             client: Any) -> None:
+def test_break_then_close_is_partial_with_what_was_received(
+    stream_fake: Any, exporter: Any, client: Any
+) -> None:
     stream = _sync_stream(client)
     received = [next(stream).text, next(stream).text]
     stream.close()
@@ -31,14 +32,16 @@ def test_break_then_close_is_partial_with_what_was_received(stream_fake: Any, ex
     assert received == ["abc", "def"]
     assert record["partial"] is True and record["status"] == "ok"
     assert record["output_messages"] == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "abcdef"}], "finish_reason": None}]
+        {"role": "assistant", "parts": [{"type": "text", "content": "abcdef"}], "finish_reason": None}
+    ]
     assert record["finish_reasons"] == []
     assert record["usage"]["source"] == "provider" and record["usage"]["output_tokens"] == 4  # running total
     assert record["ttft_ms"] is not None
 
 
-def test_abandoned_generator_finishes_on_garbage_collection(stream_fake: Any, exporter: Any,
-                                                            client: Any) -> None:
+def test_abandoned_generator_finishes_on_garbage_collection(
+    stream_fake: Any, exporter: Any, client: Any
+) -> None:
     for chunk in _sync_stream(client):
         assert chunk.text == "abc"
         break
@@ -49,8 +52,9 @@ def test_abandoned_generator_finishes_on_garbage_collection(stream_fake: Any, ex
     assert record["output_messages"][0]["parts"] == [{"type": "text", "content": "abc"}]
 
 
-def test_stream_never_iterated_is_recorded_as_partial_without_output(stream_fake: Any, exporter: Any,
-                                                                     client: Any) -> None:
+def test_stream_never_iterated_is_recorded_as_partial_without_output(
+    stream_fake: Any, exporter: Any, client: Any
+) -> None:
     stream = _sync_stream(client)
     del stream
     gc.collect()
@@ -85,8 +89,9 @@ def test_async_stream_endings(stream_fake: Any, exporter: Any, client: Any, endi
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-def test_cut_connection_is_an_error_with_the_partial_output(stream_fake: Any, exporter: Any, client: Any,
-                                                            is_async: bool) -> None:
+def test_cut_connection_is_an_error_with_the_partial_output(
+    stream_fake: Any, exporter: Any, client: Any, is_async: bool
+) -> None:
     stream_fake.cut_next(after_chunks=2)
     received: list[str] = []
 

@@ -29,8 +29,10 @@ class Greeting(pydantic.BaseModel):
 
 def chat_kwargs() -> dict[str, Any]:
     """A fresh chat request (a fresh messages list each time)."""
-    return {"model": "gpt-4o-mini",
-            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]}
+    return {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}],
+    }
 
 
 def responses_kwargs() -> dict[str, Any]:
@@ -76,12 +78,31 @@ SURFACES: tuple[Surface, ...] = (
     Surface("responses.create", "responses.create", "chat", "gpt-4.1-mini", True, ("completed",)),
     Surface("responses.parse", "responses.parse", "chat", "gpt-4.1-mini", False, ("completed",)),
     Surface("responses.stream", "responses.stream", "chat", "gpt-4.1-mini", True, ("completed",)),
-    Surface("completions.create", "completions.create", "text_completion", "gpt-3.5-turbo-instruct", False,
-            ("stop",)),
-    Surface("completions.create", "completions.create", "text_completion", "gpt-3.5-turbo-instruct", True,
-            ("stop",)),
-    Surface("embeddings.create", "embeddings.create", "embeddings", "text-embedding-3-small", False, (),
-            has_output=False),
+    Surface(
+        "completions.create",
+        "completions.create",
+        "text_completion",
+        "gpt-3.5-turbo-instruct",
+        False,
+        ("stop",),
+    ),
+    Surface(
+        "completions.create",
+        "completions.create",
+        "text_completion",
+        "gpt-3.5-turbo-instruct",
+        True,
+        ("stop",),
+    ),
+    Surface(
+        "embeddings.create",
+        "embeddings.create",
+        "embeddings",
+        "text-embedding-3-small",
+        False,
+        (),
+        has_output=False,
+    ),
 )
 
 
@@ -118,8 +139,9 @@ def run_sync(client: Any, surface: Surface, *, usage_option: bool = False) -> An
     elif name == "embeddings.create":
         result = client.embeddings.create(**embeddings_kwargs())
     elif name == "chat.stream":
-        with client.chat.completions.stream(**chat_kwargs(), response_format=Greeting,
-                                                 **_stream_options(surface, usage_option)) as helper:
+        with client.chat.completions.stream(
+            **chat_kwargs(), response_format=Greeting, **_stream_options(surface, usage_option)
+        ) as helper:
             events = [dump(event) for event in helper]
             final = helper.get_final_completion()
         return ("helper", helper.__class__, events, dump(final))
@@ -152,8 +174,9 @@ async def run_async(client: Any, surface: Surface, *, usage_option: bool = False
     elif name == "embeddings.create":
         result = await client.embeddings.create(**embeddings_kwargs())
     elif name == "chat.stream":
-        async with client.chat.completions.stream(**chat_kwargs(), response_format=Greeting,
-                                                 **_stream_options(surface, usage_option)) as helper:
+        async with client.chat.completions.stream(
+            **chat_kwargs(), response_format=Greeting, **_stream_options(surface, usage_option)
+        ) as helper:
             events = [dump(event) async for event in helper]
             final = await helper.get_final_completion()
         return ("helper", helper.__class__, events, dump(final))
@@ -171,8 +194,13 @@ async def run_async(client: Any, surface: Surface, *, usage_option: bool = False
 
 #: Surfaces reachable through ``with_raw_response`` / ``with_streaming_response`` (resource, method).
 RAW_SURFACES: tuple[tuple[str, bool], ...] = (
-    ("chat.create", False), ("chat.create", True), ("responses.create", False), ("responses.create", True),
-    ("completions.create", False), ("completions.create", True), ("embeddings.create", False),
+    ("chat.create", False),
+    ("chat.create", True),
+    ("responses.create", False),
+    ("responses.create", True),
+    ("completions.create", False),
+    ("completions.create", True),
+    ("embeddings.create", False),
 )
 
 
@@ -181,7 +209,9 @@ def surface(name: str, stream: bool) -> Surface:
     return next(s for s in SURFACES if s.name == name and s.stream == stream)
 
 
-def raw_call_args(client: Any, name: str, stream: bool, usage_option: bool) -> tuple[Any, str, dict[str, Any]]:
+def raw_call_args(
+    client: Any, name: str, stream: bool, usage_option: bool
+) -> tuple[Any, str, dict[str, Any]]:
     """(resource, method name, kwargs) for a raw call of ``name``."""
     extra: dict[str, Any] = {"stream": True} if stream else {}
     if stream and usage_option and name in ("chat.create", "completions.create"):
@@ -205,7 +235,9 @@ def run_raw_sync(client: Any, name: str, stream: bool, mode: str, *, usage_optio
         return (raw.__class__, raw.headers.get("x-request-id"), _materialize_parsed(raw.parse(), stream))
 
 
-async def run_raw_async(client: Any, name: str, stream: bool, mode: str, *, usage_option: bool = False) -> Any:
+async def run_raw_async(
+    client: Any, name: str, stream: bool, mode: str, *, usage_option: bool = False
+) -> Any:
     """:func:`run_raw_sync` for an async client."""
     resource, method, kwargs = raw_call_args(client, name, stream, usage_option)
     if mode == "raw":
@@ -233,5 +265,9 @@ async def _amaterialize_parsed(parsed: Any, stream: bool) -> Any:
 
 def output_text(record: dict[str, Any]) -> str:
     """All text parts of a record's output messages, joined."""
-    return "".join(part.get("content") or "" for message in record.get("output_messages") or ()
-                   for part in message["parts"] if part["type"] == "text")
+    return "".join(
+        part.get("content") or ""
+        for message in record.get("output_messages") or ()
+        for part in message["parts"]
+        if part["type"] == "text"
+    )

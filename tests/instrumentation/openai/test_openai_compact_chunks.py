@@ -31,27 +31,35 @@ _MESSAGES = [{"role": "user", "content": "Say something long."}]
 _TEXT = "The quick brown fox jumps over the lazy dog while the model explains its reasoning. " * 4
 
 
-
-
-
-
-
-
 def _fake(**knobs: Any) -> FakeProvider:
     return FakeProvider(record_requests=False, **{"text": _TEXT, "chunks": 40, **knobs})
 
 
 def _chat_stream(**knobs: Any) -> list[Any]:
     client = _fake(**knobs).openai_client(in_process=True)
-    return list(client.chat.completions.create(model="gpt-4o-mini", messages=_MESSAGES, stream=True,
-                                               stream_options={"include_usage": True}))
+    return list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=_MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+    )
 
 
 def _chunk(model: str = "gpt-4o-mini", ident: str = "c1", **choice: Any) -> ChatCompletionChunk:
     return ChatCompletionChunk.model_validate(
-        {"id": ident, "model": model, "created": 1, "object": "chat.completion.chunk",
-         "choices": [{"index": choice.pop("index", 0), "delta": choice.pop("delta", {}),
-                      "finish_reason": choice.pop("finish_reason", None)}]})
+        {
+            "id": ident,
+            "model": model,
+            "created": 1,
+            "object": "chat.completion.chunk",
+            "choices": [
+                {
+                    "index": choice.pop("index", 0),
+                    "delta": choice.pop("delta", {}),
+                    "finish_reason": choice.pop("finish_reason", None),
+                }
+            ],
+        }
+    )
 
 
 def test_chat_text_stream_keeps_strings_and_the_same_record() -> None:
@@ -105,16 +113,21 @@ def test_responses_text_deltas_are_kept_as_strings() -> None:
 
 def test_legacy_completions_text_is_kept_as_strings() -> None:
     client = _fake().openai_client(in_process=True)
-    chunks = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Say", stream=True,
-                                            stream_options={"include_usage": True}))
+    chunks = list(
+        client.completions.create(
+            model="gpt-3.5-turbo-instruct", prompt="Say", stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert all(isinstance(chunk, Completion) for chunk in chunks)
     kept = _kept(CompletionsAdapter(), chunks)
     assert sum(type(item) is str for item in kept) >= len(chunks) - 3
     _assert_same_for_every_prefix(CompletionsAdapter(), chunks)
 
 
-def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters.InMemoryExporter,
-                         ) -> tuple[dict[str, Any], list[Any]]:
+def _instrumented_stream(
+    monkeypatch: pytest.MonkeyPatch,
+    exporter: lm.exporters.InMemoryExporter,
+) -> tuple[dict[str, Any], list[Any]]:
     """One instrumented chat stream: its record (without per-call fields) and what the stream kept."""
 
     def run() -> str:
@@ -128,7 +141,8 @@ def _instrumented_stream(monkeypatch: pytest.MonkeyPatch, exporter: lm.exporters
 
 
 def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
-        monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter) -> None:
+    monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     compact_record, compact_kept = _instrumented_stream(monkeypatch, memory_exporter)
     monkeypatch.setattr(ChatCompletionsAdapter, "chunk_sink", lambda self, chunks: None)
     full_record, full_kept = _instrumented_stream(monkeypatch, memory_exporter)
@@ -136,16 +150,19 @@ def test_instrumented_stream_record_is_the_same_with_and_without_the_sink(
     assert not any(type(item) is str for item in full_kept)
     assert compact_record == full_record
     assert compact_record["output_messages"] == [
-        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": _TEXT}], "finish_reason": "stop"}
+    ]
     assert compact_record["usage"]["source"] == "provider" and compact_record["partial"] is False
 
 
 @pytest.mark.internal_errors_expected
-def test_a_failing_sink_keeps_the_chunks_whole(monkeypatch: pytest.MonkeyPatch,
-                                               memory_exporter: lm.exporters.InMemoryExporter) -> None:
+def test_a_failing_sink_keeps_the_chunks_whole(
+    monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     def broken(self: Any, chunks: list[Any]) -> Callable[[Any], None]:
         def keep(chunk: Any) -> None:
             raise RuntimeError("sink bug")
+
         return keep
 
     monkeypatch.setattr(ChatCompletionsAdapter, "chunk_sink", broken)

@@ -44,7 +44,9 @@ async def test_content_filter_is_a_finish_reason(stream: bool, fake: FakeProvide
     responses(client, stream)
     chat_record, responses_record = records()
     assert chat_record["finish_reasons"] == ["content_filter"] and chat_record["status"] == "ok"
-    assert responses_record["finish_reasons"] == ["content_filter"]  # status incomplete, reason content_filter
+    assert responses_record["finish_reasons"] == [
+        "content_filter"
+    ]  # status incomplete, reason content_filter
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -79,7 +81,9 @@ async def test_tool_calls(stream: bool, fake: FakeProvider, records: Any) -> Non
     fake.once(text="", tool_calls=[WEATHER])
     chat(client, stream, tools=tools)
     fake.once(text="", tool_calls=[WEATHER])
-    responses(client, stream, tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}])
+    responses(
+        client, stream, tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
+    )
     chat_record, responses_record = records()
     expected = {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}'}
     assert chat_record["finish_reasons"] == ["tool_calls"]
@@ -94,10 +98,20 @@ async def test_tool_calls(stream: bool, fake: FakeProvider, records: Any) -> Non
 async def test_tool_call_history_in_the_request(fake: FakeProvider, records: Any) -> None:
     messages = [
         {"role": "developer", "content": "Use tools."},
-        {"role": "user", "content": [{"type": "text", "text": "Weather?"},
-                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Weather?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
     ]
     fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=messages)
@@ -107,8 +121,13 @@ async def test_tool_call_history_in_the_request(fake: FakeProvider, records: Any
     assert user["parts"][0] == {"type": "text", "content": "Weather?"}
     assert user["parts"][1]["type"] == "blob" and user["parts"][1]["mime_type"] == "image/png"
     assert "iVBOR" not in json.dumps(record)  # no base64 payload in the record
-    assert assistant["parts"] == [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": "{}"}]
-    assert tool == {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "sunny"}]}
+    assert assistant["parts"] == [
+        {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": "{}"}
+    ]
+    assert tool == {
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": "call_1", "response": "sunny"}],
+    }
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -122,11 +141,18 @@ async def test_cached_and_reasoning_tokens(stream: bool, fake: FakeProvider, rec
         assert usage["input_tokens"] == INPUT_TOKENS and usage["cache_read_input_tokens"] == 8
         assert usage["reasoning_output_tokens"] == 3 and usage["source"] == "provider"
     responses_record = records()[1]
-    assert responses_record["output_messages"][0]["parts"][0] == {"type": "reasoning", "content": "Think first."}
+    assert responses_record["output_messages"][0]["parts"][0] == {
+        "type": "reasoning",
+        "content": "Think first.",
+    }
 
 
-@pytest.mark.parametrize("api", ["chat", "chat-stream", "responses", "responses-stream", "legacy", "embeddings"])
-async def test_usage_is_estimated_when_the_provider_gives_none(api: str, fake: FakeProvider, records: Any) -> None:
+@pytest.mark.parametrize(
+    "api", ["chat", "chat-stream", "responses", "responses-stream", "legacy", "embeddings"]
+)
+async def test_usage_is_estimated_when_the_provider_gives_none(
+    api: str, fake: FakeProvider, records: Any
+) -> None:
     fake.configure(usage=False)
     client = fake.openai_client()
     if api.startswith("chat"):
@@ -146,19 +172,42 @@ async def test_usage_is_estimated_when_the_provider_gives_none(api: str, fake: F
 
 
 async def test_unknown_model_costs_null_not_zero(fake: FakeProvider, records: Any) -> None:
-    fake.openai_client().chat.completions.create(model="my-own-model-7", messages=[{"role": "user", "content": "x"}])
+    fake.openai_client().chat.completions.create(
+        model="my-own-model-7", messages=[{"role": "user", "content": "x"}]
+    )
     [record] = records()
     assert record["usage"]["input_tokens"] == INPUT_TOKENS and record["cost_usd"] is None
 
 
 @pytest.mark.parametrize("how", ["env", "argument"])
-async def test_prices_file_overrides_bundled_prices(how: str, fake: FakeProvider, tmp_path: Any,
-                                                    memory_exporter: lm.exporters.InMemoryExporter,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_prices_file_overrides_bundled_prices(
+    how: str,
+    fake: FakeProvider,
+    tmp_path: Any,
+    memory_exporter: lm.exporters.InMemoryExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"models": [
-        {"provider": "openai", "model": "gpt-4o-mini", "input_per_mtok": 1_000_000, "output_per_mtok": 2_000_000},
-        {"provider": "openai", "model": "my-own-model-7", "input_per_mtok": 3_000_000, "output_per_mtok": 0}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "models": [
+                    {
+                        "provider": "openai",
+                        "model": "gpt-4o-mini",
+                        "input_per_mtok": 1_000_000,
+                        "output_per_mtok": 2_000_000,
+                    },
+                    {
+                        "provider": "openai",
+                        "model": "my-own-model-7",
+                        "input_per_mtok": 3_000_000,
+                        "output_per_mtok": 0,
+                    },
+                ]
+            }
+        )
+    )
     if how == "env":
         monkeypatch.setenv("LLM_MONITOR_PRICES_FILE", str(path))
         lm.instrument(["openai"], exporters=[memory_exporter], redact=False)

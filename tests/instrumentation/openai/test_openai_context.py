@@ -14,8 +14,16 @@ from llm_monitor_sdk.testing import FakeProvider
 
 async def test_records_carry_context_attributes(fake: FakeProvider, is_async: bool, records: Any) -> None:
     client = fake.openai_client(async_=is_async)
-    with lm.context(user_id="u1", tenant_id="acme", session_id="s1", feature="summarize", tags=["beta"],
-                    metadata={"plan": "pro"}, prompt_name="greet", prompt_version="3"):
+    with lm.context(
+        user_id="u1",
+        tenant_id="acme",
+        session_id="s1",
+        feature="summarize",
+        tags=["beta"],
+        metadata={"plan": "pro"},
+        prompt_name="greet",
+        prompt_version="3",
+    ):
         if is_async:
             stream = await client.chat.completions.create(**chat_kwargs(), stream=True)
             async for _ in stream:
@@ -25,12 +33,18 @@ async def test_records_carry_context_attributes(fake: FakeProvider, is_async: bo
                 pass
     [record] = records()
     assert (record["user_id"], record["tenant_id"], record["session_id"], record["feature"]) == (
-        "u1", "acme", "s1", "summarize")
+        "u1",
+        "acme",
+        "s1",
+        "summarize",
+    )
     assert record["tags"] == ["beta"] and record["metadata"] == {"plan": "pro"}
     assert (record["prompt_name"], record["prompt_version"]) == ("greet", "3")
 
 
-async def test_stream_read_outside_the_block_keeps_the_calls_context(fake: FakeProvider, records: Any) -> None:
+async def test_stream_read_outside_the_block_keeps_the_calls_context(
+    fake: FakeProvider, records: Any
+) -> None:
     client = fake.openai_client()
     with lm.context(user_id="caller"):
         stream = client.chat.completions.create(**chat_kwargs(), stream=True)
@@ -63,8 +77,11 @@ async def test_context_follows_work_into_threads(fake: FakeProvider, records: An
     with lm.context(tenant_id="pool"), lm.ContextThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda _: client.chat.completions.create(**chat_kwargs()), range(2)))
     with lm.context(tenant_id="bound"):
-        worker = threading.Thread(target=lm.bind_context(lambda: client.embeddings.create(
-            model="text-embedding-3-small", input="x")))
+        worker = threading.Thread(
+            target=lm.bind_context(
+                lambda: client.embeddings.create(model="text-embedding-3-small", input="x")
+            )
+        )
     worker.start()
     worker.join()
     tenants = sorted(r["tenant_id"] for r in records())
@@ -85,8 +102,9 @@ async def test_context_per_asyncio_task(fake: FakeProvider, records: Any) -> Non
     assert sorted(r["user_id"] for r in records()) == [f"user{i}" for i in range(4)]
 
 
-async def test_caller_mutating_its_request_after_the_call_changes_nothing(fake: FakeProvider,
-                                                                          records: Any) -> None:
+async def test_caller_mutating_its_request_after_the_call_changes_nothing(
+    fake: FakeProvider, records: Any
+) -> None:
     client = fake.openai_client()
     kwargs = chat_kwargs()
     messages = kwargs["messages"]

@@ -14,20 +14,28 @@ import llm_monitor_sdk as lm
 from llm_monitor_sdk.instrumentation._call import qualified_name
 from llm_monitor_sdk.testing import FakeProvider
 
-_ERRORS = [(429, openai.RateLimitError), (500, openai.InternalServerError), (400, openai.BadRequestError),
-           (401, openai.AuthenticationError)]
+_ERRORS = [
+    (429, openai.RateLimitError),
+    (500, openai.InternalServerError),
+    (400, openai.BadRequestError),
+    (401, openai.AuthenticationError),
+]
 
 
 @pytest.mark.parametrize("s", SURFACES, ids=[s.id for s in SURFACES])
-async def test_http_error_on_every_surface(s: Surface, call: Callable[..., Any], fake: FakeProvider,
-                                           records: Any) -> None:
+async def test_http_error_on_every_surface(
+    s: Surface, call: Callable[..., Any], fake: FakeProvider, records: Any
+) -> None:
     fake.fail_next(429, message="slow down")
     with pytest.raises(openai.RateLimitError) as caught:
         await call(s)
     [record] = records()
     assert record["status"] == "error" and record["api"] == s.api
-    assert record["error"] == {"type": "openai.RateLimitError", "message": caught.value.message,
-                               "status_code": 429}
+    assert record["error"] == {
+        "type": "openai.RateLimitError",
+        "message": caught.value.message,
+        "status_code": 429,
+    }
     assert "slow down" in record["error"]["message"]
     assert record["request_id"] == fake.last_request.request_id == caught.value.request_id
     assert record["usage"] is None and record["cost_usd"] is None  # nothing was spent
@@ -54,7 +62,11 @@ async def test_timeout(fake: FakeProvider, is_async: bool, records: Any) -> None
             client.chat.completions.create(**chat_kwargs())
     [record] = records()
     assert record["status"] == "error"
-    assert record["error"] == {"type": "openai.APITimeoutError", "message": "Request timed out.", "status_code": None}
+    assert record["error"] == {
+        "type": "openai.APITimeoutError",
+        "message": "Request timed out.",
+        "status_code": None,
+    }
 
 
 async def test_connection_error(fake: FakeProvider, is_async: bool, records: Any) -> None:
@@ -69,7 +81,9 @@ async def test_connection_error(fake: FakeProvider, is_async: bool, records: Any
     assert record["status"] == "error" and record["error"]["type"] == "openai.APIConnectionError"
 
 
-async def test_error_mid_stream_keeps_the_text_received(fake: FakeProvider, is_async: bool, records: Any) -> None:
+async def test_error_mid_stream_keeps_the_text_received(
+    fake: FakeProvider, is_async: bool, records: Any
+) -> None:
     fake.configure(chunks=4)
     fake.cut_next(3)  # role chunk and two pieces, then the connection drops
     client = fake.openai_client(async_=is_async)
@@ -98,8 +112,9 @@ _CREATE = "openai.resources.chat.completions.completions.Completions.create"
 
 
 @pytest.fixture
-def boom_create(monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
-                ) -> Iterator[Boom]:
+def boom_create(
+    monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.InMemoryExporter
+) -> Iterator[Boom]:
     """``Completions.create`` replaced (before instrument()) by one raising a known object, or
     returning a stream that raises it after one chunk."""
     from openai.resources.chat.completions import completions
@@ -122,8 +137,9 @@ def boom_create(monkeypatch: pytest.MonkeyPatch, memory_exporter: lm.exporters.I
     lm.uninstrument()
 
 
-async def test_the_callers_exception_is_the_original_object(boom_create: Boom, fake: FakeProvider,
-                                                            memory_exporter: lm.exporters.InMemoryExporter) -> None:
+async def test_the_callers_exception_is_the_original_object(
+    boom_create: Boom, fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     client = fake.openai_client()
     with pytest.raises(Boom) as caught:
         client.chat.completions.create(**chat_kwargs())

@@ -69,22 +69,29 @@ def check_record(r: dict[str, Any], s: Surface, fake: FakeProvider) -> None:
 
 
 @pytest.mark.parametrize("s", SURFACES, ids=[s.id for s in SURFACES])
-async def test_one_record_per_call(s: Surface, call: Callable[..., Any], records: Any, fake: FakeProvider) -> None:
+async def test_one_record_per_call(
+    s: Surface, call: Callable[..., Any], records: Any, fake: FakeProvider
+) -> None:
     await call(s)
     [record] = records()
     check_record(record, s, fake)
 
 
 @pytest.mark.parametrize("s", SURFACES, ids=[s.id for s in SURFACES])
-async def test_result_identical_to_uninstrumented(s: Surface, is_async: bool, fake: FakeProvider,
-                                                  memory_exporter: lm.exporters.InMemoryExporter) -> None:
+async def test_result_identical_to_uninstrumented(
+    s: Surface, is_async: bool, fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     # Same ids in both replies, so the dumps compare whole.
     fake.configure(request_id="req_same")
     client = fake.openai_client(async_=is_async)  # built before instrument(): still captured
     assert patched_keys() == []
 
     async def run() -> Any:
-        return await run_async(client, s, usage_option=True) if is_async else run_sync(client, s, usage_option=True)
+        return (
+            await run_async(client, s, usage_option=True)
+            if is_async
+            else run_sync(client, s, usage_option=True)
+        )
 
     plain = await run()
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False, flush_interval=0.05)
@@ -96,10 +103,17 @@ async def test_result_identical_to_uninstrumented(s: Surface, is_async: bool, fa
 
 
 @pytest.mark.parametrize("mode", ["raw", "streaming"])
-@pytest.mark.parametrize(("name", "stream"), RAW_SURFACES,
-                         ids=[f"{n}{'-stream' if st else ''}" for n, st in RAW_SURFACES])
-async def test_raw_responses(name: str, stream: bool, mode: str, is_async: bool, fake: FakeProvider,
-                             memory_exporter: lm.exporters.InMemoryExporter) -> None:
+@pytest.mark.parametrize(
+    ("name", "stream"), RAW_SURFACES, ids=[f"{n}{'-stream' if st else ''}" for n, st in RAW_SURFACES]
+)
+async def test_raw_responses(
+    name: str,
+    stream: bool,
+    mode: str,
+    is_async: bool,
+    fake: FakeProvider,
+    memory_exporter: lm.exporters.InMemoryExporter,
+) -> None:
     fake.configure(request_id="req_raw")
     # Both built before instrument(). Not one client for both runs: ``with_raw_response`` keeps the
     # ``create`` it finds on first use, so a resource used raw before instrument() stays unwatched.
@@ -120,7 +134,8 @@ async def test_raw_responses(name: str, stream: bool, mode: str, is_async: bool,
 
 
 async def test_stream_usage_is_requested_and_the_usage_chunk_reaches_the_caller(
-        call: Callable[..., Any], records: Any, fake: FakeProvider, is_async: bool) -> None:
+    call: Callable[..., Any], records: Any, fake: FakeProvider, is_async: bool
+) -> None:
     s = surface("chat.create", True)
     _, _, chunks = await call(s)
     assert fake.last_request.body["stream_options"] == {"include_usage": True}
@@ -133,16 +148,25 @@ async def test_stream_usage_is_requested_and_the_usage_chunk_reaches_the_caller(
 
 
 @pytest.mark.parametrize("how", ["argument", "env"])
-async def test_stream_usage_opt_out(how: str, fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_stream_usage_opt_out(
+    how: str,
+    fake: FakeProvider,
+    memory_exporter: lm.exporters.InMemoryExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if how == "env":
         monkeypatch.setenv("LLM_MONITOR_STREAM_USAGE", "false")
         lm.instrument(["openai"], exporters=[memory_exporter], redact=False, flush_interval=0.05)
     else:
-        lm.instrument(["openai"], exporters=[memory_exporter], redact=False, flush_interval=0.05, stream_usage=False)
+        lm.instrument(
+            ["openai"], exporters=[memory_exporter], redact=False, flush_interval=0.05, stream_usage=False
+        )
     client = fake.openai_client()
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
-                                                 stream=True))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
     assert "stream_options" not in fake.last_request.body
     assert all(chunk.choices for chunk in chunks)  # no usage-only chunk
     list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="x", stream=True))
@@ -157,8 +181,14 @@ async def test_stream_usage_opt_out(how: str, fake: FakeProvider, memory_exporte
 
 async def test_callers_explicit_include_usage_false_is_respected(fake: FakeProvider, records: Any) -> None:
     client = fake.openai_client()
-    list(client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
-                                        stream=True, stream_options={"include_usage": False}))
+    list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "x"}],
+            stream=True,
+            stream_options={"include_usage": False},
+        )
+    )
     assert fake.last_request.body["stream_options"] == {"include_usage": False}
     [record] = records()
     assert record["usage"]["source"] == "estimated"

@@ -58,8 +58,9 @@ def test_uninstrument_restores_the_exact_originals(memory_exporter: lm.exporters
     assert patched_keys() == []
 
 
-async def test_instrument_twice_records_once(fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
-                                             ) -> None:
+async def test_instrument_twice_records_once(
+    fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False)
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False)
     client = fake.openai_client()
@@ -67,11 +68,15 @@ async def test_instrument_twice_records_once(fake: FakeProvider, memory_exporter
     with client.chat.completions.stream(**chat_kwargs()) as stream:
         stream.until_done()
     assert lm.flush(5.0)
-    assert [r["api"] for r in memory_exporter.records] == ["chat.completions.create", "chat.completions.stream"]
+    assert [r["api"] for r in memory_exporter.records] == [
+        "chat.completions.create",
+        "chat.completions.stream",
+    ]
 
 
-async def test_after_uninstrument_calls_are_not_recorded(fake: FakeProvider,
-                                                         memory_exporter: lm.exporters.InMemoryExporter) -> None:
+async def test_after_uninstrument_calls_are_not_recorded(
+    fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False)
     client = fake.openai_client()
     lm.uninstrument()
@@ -103,8 +108,9 @@ def _wrap_foreign(seen: list[str]) -> None:
 
 
 @pytest.mark.parametrize("order", ["ours-first", "theirs-first"])
-async def test_coexists_with_another_wrapt_instrumentation(order: str, foreign: list[str], fake: FakeProvider,
-                                                           memory_exporter: lm.exporters.InMemoryExporter) -> None:
+async def test_coexists_with_another_wrapt_instrumentation(
+    order: str, foreign: list[str], fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+) -> None:
     if order == "theirs-first":
         _wrap_foreign(foreign)
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False)

@@ -22,9 +22,13 @@ def client_for(body: Any, *, sse: bool = False, is_async: bool = False) -> Any:
 
     def handler(request: Any) -> Any:
         if sse:
-            data = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in body) + b"data: [DONE]\n\n"
-            return HX.Response(200, headers={"content-type": "text/event-stream", "x-request-id": "req_m"},
-                               content=data)
+            data = (
+                b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in body)
+                + b"data: [DONE]\n\n"
+            )
+            return HX.Response(
+                200, headers={"content-type": "text/event-stream", "x-request-id": "req_m"}, content=data
+            )
         return HX.Response(200, json=body, headers={"x-request-id": "req_m"})
 
     transport = HX.MockTransport(handler)
@@ -39,16 +43,49 @@ _MESSAGE = {"role": "assistant", "content": "fine"}
 MALFORMED_CHAT = {
     "no choices": {**_CHAT},
     "choices null": {**_CHAT, "choices": None},
-    "usage null": {**_CHAT, "choices": [{"index": 0, "message": _MESSAGE, "finish_reason": "stop"}], "usage": None},
+    "usage null": {
+        **_CHAT,
+        "choices": [{"index": 0, "message": _MESSAGE, "finish_reason": "stop"}],
+        "usage": None,
+    },
     "no finish reason": {**_CHAT, "choices": [{"index": 0, "message": _MESSAGE}]},
     "message null": {**_CHAT, "choices": [{"index": 0, "message": None, "finish_reason": "stop"}]},
-    "unknown content parts": {**_CHAT, "choices": [{"index": 0, "finish_reason": "stop", "message": {
-        "role": "assistant", "content": [{"type": "hologram", "x": 1}, {"type": "text", "text": "hi"}, 7]}}]},
-    "odd tool calls": {**_CHAT, "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-        "role": "assistant", "content": None, "tool_calls": [{"id": "t", "type": "function"}, None, 3]}}]},
-    "usage strings": {**_CHAT, "choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": None,
-                                                      "prompt_tokens_details": 5}},
-    "n=3 with gaps": {**_CHAT, "choices": [{"index": 2, "message": _MESSAGE, "finish_reason": "stop"}, {}, None]},
+    "unknown content parts": {
+        **_CHAT,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": [{"type": "hologram", "x": 1}, {"type": "text", "text": "hi"}, 7],
+                },
+            }
+        ],
+    },
+    "odd tool calls": {
+        **_CHAT,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": "t", "type": "function"}, None, 3],
+                },
+            }
+        ],
+    },
+    "usage strings": {
+        **_CHAT,
+        "choices": [],
+        "usage": {"prompt_tokens": "many", "completion_tokens": None, "prompt_tokens_details": 5},
+    },
+    "n=3 with gaps": {
+        **_CHAT,
+        "choices": [{"index": 2, "message": _MESSAGE, "finish_reason": "stop"}, {}, None],
+    },
 }
 
 
@@ -63,10 +100,17 @@ async def test_malformed_chat_response_returns_normally(body: dict[str, Any], re
 async def test_malformed_request_content_is_recorded_not_raised(records: Any) -> None:
     body = {**_CHAT, "choices": [{"index": 0, "message": _MESSAGE, "finish_reason": "stop"}]}
     messages: list[Any] = [
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x.test/cat.png"}},
-                                     {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
-                                     {"type": "file", "file": {"file_id": "file-1"}},
-                                     {"type": "mystery"}, None, 42]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": "https://x.test/cat.png"}},
+                {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+                {"type": "file", "file": {"file_id": "file-1"}},
+                {"type": "mystery"},
+                None,
+                42,
+            ],
+        },
         {"content": "no role"},
         "just a string",
     ]
@@ -82,15 +126,24 @@ async def test_malformed_request_content_is_recorded_not_raised(records: Any) ->
 MALFORMED_CHUNKS = {
     "choices null": [{**_CHAT, "object": "chat.completion.chunk", "choices": None}],
     "delta null": [{**_CHAT, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": None}]}],
-    "usage only": [{**_CHAT, "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 3}}],
-    "tool call without function": [{**_CHAT, "object": "chat.completion.chunk", "choices": [
-        {"index": 0, "delta": {"tool_calls": [{"index": 0}]}, "finish_reason": "tool_calls"}]}],
+    "usage only": [
+        {**_CHAT, "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 3}}
+    ],
+    "tool call without function": [
+        {
+            **_CHAT,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0}]}, "finish_reason": "tool_calls"}],
+        }
+    ],
 }
 
 
 @pytest.mark.parametrize("events", MALFORMED_CHUNKS.values(), ids=MALFORMED_CHUNKS.keys())
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-async def test_malformed_stream_chunks_reach_the_caller(events: list[Any], is_async: bool, records: Any) -> None:
+async def test_malformed_stream_chunks_reach_the_caller(
+    events: list[Any], is_async: bool, records: Any
+) -> None:
     client = client_for(events, sse=True, is_async=is_async)
     if is_async:
         chunks = [c async for c in await client.chat.completions.create(**chat_kwargs(), stream=True)]
@@ -103,26 +156,44 @@ async def test_malformed_stream_chunks_reach_the_caller(events: list[Any], is_as
 
 MALFORMED_RESPONSES = {
     "no output": {"id": "r1", "object": "response", "model": "gpt-4.1-mini", "status": "completed"},
-    "unknown item": {"id": "r1", "object": "response", "model": "gpt-4.1-mini", "status": "completed",
-                     "output": [{"type": "teleport", "id": "x"}, {"type": "message", "content": None}]},
-    "usage null": {"id": "r1", "object": "response", "model": "gpt-4.1-mini", "status": "incomplete",
-                   "incomplete_details": None, "output": [], "usage": None},
+    "unknown item": {
+        "id": "r1",
+        "object": "response",
+        "model": "gpt-4.1-mini",
+        "status": "completed",
+        "output": [{"type": "teleport", "id": "x"}, {"type": "message", "content": None}],
+    },
+    "usage null": {
+        "id": "r1",
+        "object": "response",
+        "model": "gpt-4.1-mini",
+        "status": "incomplete",
+        "incomplete_details": None,
+        "output": [],
+        "usage": None,
+    },
 }
 
 
 @pytest.mark.parametrize("body", MALFORMED_RESPONSES.values(), ids=MALFORMED_RESPONSES.keys())
 async def test_malformed_responses_api_reply_returns_normally(body: dict[str, Any], records: Any) -> None:
-    result = client_for(body).responses.create(model="gpt-4.1-mini", input=[{"type": "weird"}, {"role": "user"}])
+    result = client_for(body).responses.create(
+        model="gpt-4.1-mini", input=[{"type": "weird"}, {"role": "user"}]
+    )
     assert result.id == "r1"
     [record] = records()
     assert record["status"] == "ok" and record["api"] == "responses.create"
 
 
 async def test_embeddings_without_usage(records: Any) -> None:
-    body = {"object": "list", "model": "text-embedding-3-small",
-            "data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]}
-    result = client_for(body).embeddings.create(model="text-embedding-3-small", input=[[1, 2, 3], "text"],
-                                                encoding_format="float")
+    body = {
+        "object": "list",
+        "model": "text-embedding-3-small",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}],
+    }
+    result = client_for(body).embeddings.create(
+        model="text-embedding-3-small", input=[[1, 2, 3], "text"], encoding_format="float"
+    )
     assert result.data[0].embedding == [0.5, 0.25]
     [record] = records()
     assert record["status"] == "ok" and record["input_messages"][0]["parts"][0]["generic_type"] == "tokens"
@@ -137,7 +208,8 @@ def _raise(*args: Any, **kwargs: Any) -> Any:
 @pytest.mark.internal_errors_expected
 @pytest.mark.parametrize("method", ["fill_response", "messages", "fill_request", "provider_name"])
 async def test_adapter_bug_on_the_worker_costs_neither_call_nor_record(
-        method: str, monkeypatch: pytest.MonkeyPatch, fake: FakeProvider, records: Any) -> None:
+    method: str, monkeypatch: pytest.MonkeyPatch, fake: FakeProvider, records: Any
+) -> None:
     monkeypatch.setattr(oai.ChatCompletionsAdapter, method, _raise)
     client = fake.openai_client()
     plain = client.chat.completions.create(**chat_kwargs())
@@ -148,8 +220,9 @@ async def test_adapter_bug_on_the_worker_costs_neither_call_nor_record(
 
 
 @pytest.mark.internal_errors_expected
-async def test_adapter_bug_on_the_callers_thread_returns_the_same_object(monkeypatch: pytest.MonkeyPatch,
-                                                                         fake: FakeProvider, records: Any) -> None:
+async def test_adapter_bug_on_the_callers_thread_returns_the_same_object(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeProvider, records: Any
+) -> None:
     returned: list[Any] = []
     original: Callable[..., Any] = oai.ChatCompletionsAdapter.wrap_result
 

@@ -51,8 +51,9 @@ def check_partial(record: dict[str, Any], received: str) -> None:
 
 
 @pytest.mark.parametrize("ending", ["close", "with", "gc"])
-async def test_partly_read_chat_stream_gives_one_partial_record(ending: str, is_async: bool, fake4: FakeProvider,
-                                                                records: Any) -> None:
+async def test_partly_read_chat_stream_gives_one_partial_record(
+    ending: str, is_async: bool, fake4: FakeProvider, records: Any
+) -> None:
     client = fake4.openai_client(async_=is_async)
     if not is_async:
         if ending == "with":
@@ -84,11 +85,15 @@ async def test_partly_read_chat_stream_gives_one_partial_record(ending: str, is_
 
 
 @pytest.mark.parametrize("helper", ["chat", "responses"])
-async def test_stream_helper_left_early_gives_one_partial_record(helper: str, is_async: bool, fake4: FakeProvider,
-                                                                 records: Any) -> None:
+async def test_stream_helper_left_early_gives_one_partial_record(
+    helper: str, is_async: bool, fake4: FakeProvider, records: Any
+) -> None:
     client = fake4.openai_client(async_=is_async)
-    manager = (client.chat.completions.stream(**chat_kwargs()) if helper == "chat"
-               else client.responses.stream(**responses_kwargs()))
+    manager = (
+        client.chat.completions.stream(**chat_kwargs())
+        if helper == "chat"
+        else client.responses.stream(**responses_kwargs())
+    )
     wanted = "content.delta" if helper == "chat" else "response.output_text.delta"
     received = ""
     if is_async:
@@ -123,8 +128,11 @@ async def test_sync_helpers_keep_working(fake4: FakeProvider, records: Any) -> N
     with client.responses.stream(**responses_kwargs()) as stream:
         stream.until_done()
     chat, responses, until_done = records()
-    assert [r["api"] for r in (chat, responses, until_done)] == ["chat.completions.stream", "responses.stream",
-                                                                 "responses.stream"]
+    assert [r["api"] for r in (chat, responses, until_done)] == [
+        "chat.completions.stream",
+        "responses.stream",
+        "responses.stream",
+    ]
     assert all(r["partial"] is False and output_text(r) == TEXT for r in (chat, responses, until_done))
 
 
@@ -189,11 +197,14 @@ async def test_ttft_is_the_first_content_chunk_not_the_role_chunk(fake: FakeProv
     assert 60 <= record["ttft_ms"] <= record["latency_ms"]
 
 
-async def test_streaming_response_closed_unparsed_still_one_record(fake: FakeProvider, is_async: bool,
-                                                                   records: Any) -> None:
+async def test_streaming_response_closed_unparsed_still_one_record(
+    fake: FakeProvider, is_async: bool, records: Any
+) -> None:
     client = fake.openai_client(async_=is_async)
     if is_async:
-        async with client.chat.completions.with_streaming_response.create(**chat_kwargs(), stream=True) as raw:
+        async with client.chat.completions.with_streaming_response.create(
+            **chat_kwargs(), stream=True
+        ) as raw:
             assert raw.status_code == 200
     else:
         with client.chat.completions.with_streaming_response.create(**chat_kwargs(), stream=True) as raw:
@@ -205,8 +216,9 @@ async def test_streaming_response_closed_unparsed_still_one_record(fake: FakePro
     assert record["usage"]["source"] == "estimated" and record["usage"]["output_tokens"] == 0
 
 
-async def test_streaming_response_read_without_parse_is_recorded_from_its_body(fake: FakeProvider,
-                                                                               records: Any) -> None:
+async def test_streaming_response_read_without_parse_is_recorded_from_its_body(
+    fake: FakeProvider, records: Any
+) -> None:
     client = fake.openai_client()
     with client.chat.completions.with_streaming_response.create(**chat_kwargs()) as raw:
         body = raw.json()
