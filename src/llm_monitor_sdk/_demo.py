@@ -15,6 +15,7 @@ from typing import Any
 
 import llm_monitor_sdk as lm
 
+from .config import jsonl_path_from_env
 from .testing import FakeProvider, fake_headers
 
 _QUESTION = "Summarise our refund policy for customer jane.doe@example.com in one sentence."
@@ -159,7 +160,7 @@ def summary_table(stats: dict[str, Any]) -> str:
 
 def run_demo(jsonl_path: str | None = None, *, quiet: bool = False) -> dict[str, Any]:
     """Run the demo; returns ``lm.stats()``. Never needs network access or API keys."""
-    path = jsonl_path or os.environ.get("LLM_MONITOR_JSONL_PATH") or "./llm-monitor/records.jsonl"
+    path = jsonl_path or jsonl_path_from_env()
     say = (lambda *a: None) if quiet else print
     with FakeProvider(
         text="Refunds are accepted within 30 days with a receipt; contact jane.doe@example.com."

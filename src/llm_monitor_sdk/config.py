@@ -17,6 +17,8 @@ from typing import Any
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 EXPORTER_NAMES = ("jsonl", "console", "http", "otlp", "none")
+#: Where records go when ``LLM_MONITOR_JSONL_PATH`` is not set (the CLI reads the same default).
+DEFAULT_JSONL_PATH = "./llm-monitor/records.jsonl"
 PROVIDER_NAMES = ("openai", "anthropic", "google_genai")
 
 
@@ -151,7 +153,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LLM_MONITOR_JSONL_PATH",
         "jsonl_path",
-        "./llm-monitor/records.jsonl",
+        DEFAULT_JSONL_PATH,
         "JSONL file (parent folders are created; file mode 0600).",
     ),
     Variable(
@@ -317,6 +319,44 @@ VARIABLES: tuple[Variable, ...] = (
         "Seconds the worker waits before exporting a partial batch.",
         _float(0.001),
     ),
+    Variable(
+        "LLM_MONITOR_SHUTDOWN_TIMEOUT",
+        "shutdown_timeout",
+        "2",
+        "Seconds that exit, `shutdown()` and `uninstrument()` may take in total; what is left goes to the "
+        "spool (or is counted as lost, with one WARNING).",
+        _float(0.0),
+    ),
+    Variable(
+        "LLM_MONITOR_MAX_CONTENT_CHARS",
+        "max_content_chars",
+        "100000",
+        "Longest text part kept in a record; longer parts are truncated with a marker and counted "
+        "(0: no limit).",
+        _int(0),
+    ),
+    Variable(
+        "LLM_MONITOR_ALERTS",
+        "alerts",
+        "",
+        "Alert rules, e.g. `error_rate>0.02 over 5m by=provider; latency_p99_ms>4000 over 5m` "
+        "(grammar in `docs/alerts.md`).",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_ALERT_WEBHOOK",
+        "alert_webhook",
+        "",
+        "URL that gets a JSON POST (`{\"text\": ..., \"alert\": ...}`) on every alert firing and resolution.",
+        _optional,
+    ),
+    Variable(
+        "LLM_MONITOR_EVALUATORS",
+        "evaluators",
+        "",
+        "Comma list of built-in evaluators, each `NAME` or `NAME:SAMPLE_RATE` (see `docs/evaluation.md`).",
+        _optional,
+    ),
 )
 
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
@@ -328,7 +368,7 @@ class Settings:
 
     disabled: bool = False
     exporters: tuple[Any, ...] = ("jsonl",)
-    jsonl_path: str = "./llm-monitor/records.jsonl"
+    jsonl_path: str = DEFAULT_JSONL_PATH
     jsonl_max_bytes: int = 104_857_600
     jsonl_backups: int = 5
     http_url: str | None = None
@@ -355,15 +395,24 @@ class Settings:
     queue_size: int = 200_000
     batch_size: int = 512
     flush_interval: float = 1.0
+    shutdown_timeout: float = 2.0
+    max_content_chars: int = 100_000
+    #: Alert rules: the ``LLM_MONITOR_ALERTS`` text or a list of parsed rules (``instrument(alerts=...)``).
+    alerts: Any = None
+    alert_webhook: str | None = None
+    #: Evaluators: the ``LLM_MONITOR_EVALUATORS`` text, or names and evaluator objects from code.
+    evaluators: Any = None
     # Only settable from code: a callable receiving each soft budget alert dict.
     on_budget_alert: Callable[[dict[str, Any]], None] | None = None
+    # Only settable from code: a callable receiving each alert firing and resolution.
+    on_alert: Callable[[dict[str, Any]], None] | None = None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
 
-_CODE_ONLY = {"on_budget_alert"}
+_CODE_ONLY = {"on_budget_alert", "on_alert"}
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 
 
@@ -414,6 +463,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return Settings(**values)
 
 
+def jsonl_path_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The JSONL path the environment configures (``LLM_MONITOR_JSONL_PATH``), else the default."""
+    env = os.environ if environ is None else environ
+    return env.get("LLM_MONITOR_JSONL_PATH") or DEFAULT_JSONL_PATH
+
+
 def configuration_reference() -> str:
     """The Markdown table of every environment variable (``docs/configuration.md`` embeds it)."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
@@ -423,4 +478,12 @@ def configuration_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["VARIABLES", "Settings", "Variable", "configuration_reference", "load_settings"]
+__all__ = [
+    "DEFAULT_JSONL_PATH",
+    "VARIABLES",
+    "Settings",
+    "Variable",
+    "configuration_reference",
+    "jsonl_path_from_env",
+    "load_settings",
+]
