@@ -29,6 +29,10 @@ def instrument(
     budgets: Any = None,
     service_name: str | None = None,
     on_budget_alert: Callable[[dict[str, Any]], None] | None = None,
+    alerts: Any = None,
+    on_alert: Callable[[dict[str, Any]], None] | None = None,
+    evaluators: Any = None,
+    processors: Sequence[Any] | None = None,
     **settings: Any,
 ) -> Monitor:
     """Start monitoring every installed provider client (or those named).
@@ -38,7 +42,11 @@ def instrument(
     ``docs/configuration.md``): ``exporters`` takes names (``"jsonl"``, ``"console"``, ``"http"``,
     ``"otlp"``, ``"none"``) and/or exporter objects; ``redact`` takes ``True``/``False``, a
     ``RedactionConfig`` or a dict of its fields; ``budgets`` takes the rule string or a list of
-    ``BudgetRule``; ``on_budget_alert`` is called with each soft budget alert.
+    ``BudgetRule``; ``on_budget_alert`` is called with each soft budget alert. ``alerts`` takes the
+    ``LLM_MONITOR_ALERTS`` rule text; ``on_alert`` is called (on a background thread) once per alert
+    firing and once per resolution; ``evaluators`` takes built-in evaluator names and/or evaluator
+    objects; ``processors`` appends your own :class:`~llm_monitor_sdk.processors.Processor` objects to
+    the export worker's chain.
 
     Calling it again reconfigures (the previous pipeline is flushed and stopped) and never patches
     twice. With ``LLM_MONITOR_DISABLED=true`` it patches nothing. A bad setting raises ``ValueError``
@@ -54,6 +62,9 @@ def instrument(
         ("budgets", budgets),
         ("service_name", service_name),
         ("on_budget_alert", on_budget_alert),
+        ("alerts", alerts),
+        ("on_alert", on_alert),
+        ("evaluators", evaluators),
     ):
         if value is not None:
             overrides[name] = value
@@ -65,7 +76,8 @@ def instrument(
             return _last
         if providers is not None:
             providers = [providers] if isinstance(providers, str) else list(providers)
-        monitor = Monitor(config)  # ValueError for bad settings, before anything changes
+        # ValueError for bad settings, before anything changes
+        monitor = Monitor(config, processors=list(processors or ()))
         try:
             monitor.providers = instrument_providers(providers)
         except BaseException:

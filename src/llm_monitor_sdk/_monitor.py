@@ -13,19 +13,21 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._convert import to_jsonable
 from ._guard import internal_error_counts, report_internal_error
 from ._version import __version__
 from .config import Settings
-from .context import _Span
+from .context import _Span, new_span_id, new_trace_id
 from .errors import BudgetExceededError
 from .exporters import build_exporters
 from .exporters._base import RecordBatch
-from .instrumentation._call import Call, error_info, iso
-from .metrics import Aggregates
+from .instrumentation._call import Call, error_info, iso, record_id
+from .metrics import Aggregates, MetricsProcessor
 from .pipeline import Pipeline
+from .processors import ProcessorHost, processor_name
 
 if TYPE_CHECKING:
     from .budget import BudgetGuard
@@ -74,11 +76,36 @@ def _build_budget(settings: Settings) -> BudgetGuard | None:
     )
 
 
+class _ProcessorEntry:
+    """A processor and its error counter (only the export worker writes it)."""
+
+    __slots__ = ("errors", "name", "processor", "tick")
+
+    def __init__(self, processor: Any) -> None:
+        if not callable(getattr(processor, "process", None)):
+            raise ValueError(f"processors: {processor!r} has no process(record) method")
+        self.processor = processor
+        self.name = processor_name(processor)
+        tick = getattr(processor, "tick", None)
+        self.tick = tick if callable(tick) else None
+        self.errors = 0
+
+
 class Monitor:
     """What ``instrument()`` returns: the active configuration and its export pipeline."""
 
-    def __init__(self, settings: Settings, *, providers: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        providers: list[str] | None = None,
+        processors: Sequence[Any] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
+        #: Wall-clock seconds for processors and timers (tests may pass another function).
+        self.clock = clock
+        self._processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
         self.providers: list[str] = providers or []
         self.disabled = settings.disabled
@@ -104,14 +131,36 @@ class Monitor:
             if self.budget is not None:  # don't leave a store connection behind a rejected configuration
                 self.budget.close()
             raise
+        self._processors = [_ProcessorEntry(p) for p in self._build_processors(settings, processors)]
         self.pipeline = Pipeline(
             exporters,
             self.process,
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
             flush_interval=settings.flush_interval,
+            tick=self.tick,
         )
+        host = ProcessorHost(self.submit_record, self.clock)
+        for entry in self._processors:
+            start = getattr(entry.processor, "start", None)
+            if callable(start):
+                try:
+                    start(host)
+                except Exception as exc:
+                    entry.errors += 1
+                    report_internal_error(f"processor.{entry.name}.start", exc)
         self._preload()
+
+    def _build_processors(self, settings: Settings, extra: Sequence[Any]) -> list[Any]:
+        """Metrics first, then the built-in monitoring and evaluation processors, then the user's."""
+        built: list[Any] = [MetricsProcessor(self.aggregates)]
+        built.extend(extra)
+        return built
+
+    @property
+    def processors(self) -> list[Any]:
+        """The processors every finished record passes, in order."""
+        return [entry.processor for entry in self._processors]
 
     def _preload(self) -> None:
         # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's
@@ -146,6 +195,15 @@ class Monitor:
         """Queue a finished ``@observe`` span."""
         if self.pipeline is not None:
             self.pipeline.submit((span, t_end))
+
+    def submit_record(self, record: dict[str, Any]) -> bool:
+        """Queue a record built elsewhere (feedback, evaluation, guardrail) from any thread; never blocks.
+
+        The worker fills missing common fields, redacts it, runs the processors and exports it.
+        """
+        if self.pipeline is None:
+            return False
+        return self.pipeline.submit(record)
 
     def reserve_budget(self, call: Call) -> None:
         """Reserve the call's worst-case cost; raise :class:`BudgetExceededError` when a hard limit says no."""
@@ -195,7 +253,11 @@ class Monitor:
 
     # -- export worker -------------------------------------------------------------------------------
     def process(self, items: list[Any]) -> RecordBatch:
-        """Turn queued calls and spans into finished, redacted records."""
+        """Turn queued calls, spans and submitted records into finished, redacted records.
+
+        Each record then passes the processors in order (metrics first); what they emit joins the
+        batch right after it. ``llm_call`` records sampled out of export are processed but not exported.
+        """
         batch = RecordBatch()
         for item in items:
             try:
@@ -203,9 +265,73 @@ class Monitor:
             except Exception as exc:
                 report_internal_error("monitor.record", exc)
                 continue
-            if record is not None:
+            if record is None:
+                continue
+            extras = self._run_processors(record)
+            if (
+                record["kind"] == "llm_call"
+                and record["status"] == "ok"
+                and self._sample_rate < 1.0
+                and random.random() >= self._sample_rate
+            ):
+                self.aggregates.sampled_out += 1
+            else:
                 batch.append(record)
+            if extras:
+                batch.extend(extras)
         return batch
+
+    def _run_processors(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        extras: list[dict[str, Any]] = []
+        for entry in self._processors:
+            try:
+                emitted = entry.processor.process(record)
+                if emitted:
+                    for extra in emitted:
+                        extras.append(self._complete_common(extra))
+            except Exception as exc:
+                entry.errors += 1
+                report_internal_error(f"processor.{entry.name}", exc)
+        return extras
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Run every processor's ``tick(now)`` (at least once a second, on the export worker)."""
+        extras: list[dict[str, Any]] = []
+        now = self.clock()
+        for entry in self._processors:
+            tick = entry.tick
+            if tick is None:
+                continue
+            try:
+                emitted = tick(now)
+                if emitted:
+                    for extra in emitted:
+                        extras.append(self._complete_common(extra))
+            except Exception as exc:
+                entry.errors += 1
+                report_internal_error(f"processor.{entry.name}.tick", exc)
+        return extras
+
+    def _complete_common(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Fill the common fields a processor or a submitted record left out."""
+        if not isinstance(record, dict):
+            raise TypeError(f"a processor returned {type(record).__name__}, not a record dict")
+        record.setdefault("schema_version", 1)
+        record.setdefault("kind", "event")
+        if not record.get("record_id"):
+            record["record_id"] = record_id()
+        if not record.get("trace_id"):
+            record["trace_id"] = new_trace_id()
+        if not record.get("span_id"):
+            record["span_id"] = new_span_id()
+        record.setdefault("parent_span_id", None)
+        if not record.get("started_at"):
+            record["started_at"] = iso(time.time())
+        if not record.get("ended_at"):
+            record["ended_at"] = record["started_at"]
+        record.setdefault("service_name", self._service_name)
+        record.setdefault("sdk_version", __version__)
+        return record
 
     def _record_for(self, item: Any) -> dict[str, Any] | None:
         if isinstance(item, Call):
@@ -213,20 +339,13 @@ class Monitor:
             if record is None:
                 record = item.build_record()
                 self._complete_call_record(item, record)
+        elif isinstance(item, dict):
+            record = self._complete_common(item)
         else:
             span, t_end = item
             record = self._span_record(span, t_end)
         record["service_name"] = self._service_name
         record["sdk_version"] = __version__
-        self.aggregates.add(record)
-        if (
-            record["kind"] == "llm_call"
-            and record["status"] == "ok"
-            and self._sample_rate < 1.0
-            and random.random() >= self._sample_rate
-        ):
-            self.aggregates.sampled_out += 1
-            return None
         if not self._capture:
             for name in _CONTENT_FIELDS:
                 record[name] = None
@@ -346,6 +465,13 @@ class Monitor:
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Flush, stop the worker, shut the exporters and the budget store down."""
+        for entry in self._processors:
+            stop = getattr(entry.processor, "shutdown", None)
+            if callable(stop):
+                try:
+                    stop(timeout)
+                except Exception as exc:
+                    report_internal_error(f"processor.{entry.name}.shutdown", exc)
         ok = self.pipeline.shutdown(timeout) if self.pipeline is not None else True
         if self.budget is not None:
             try:
@@ -375,6 +501,16 @@ class Monitor:
         budget.setdefault("blocked", result["by_status"].get("blocked", 0))
         result["budget"] = budget
         result["redaction"] = dict(self.redactor.stats) if self.redactor is not None else {}
+        processors: dict[str, Any] = {}
+        for entry in self._processors:
+            processors[entry.name] = {"errors": entry.errors}
+            extra = getattr(entry.processor, "stats", None)
+            if callable(extra) and entry.name != "metrics":
+                try:
+                    result.update(extra())
+                except Exception as exc:
+                    report_internal_error(f"processor.{entry.name}.stats", exc)
+        result["processors"] = processors
         result["internal_errors"] = internal_error_counts()
         result["providers"] = list(self.providers)
         return result

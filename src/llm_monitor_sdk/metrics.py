@@ -197,4 +197,18 @@ class Aggregates:
             return result
 
 
-__all__ = ["Aggregates", "LogHistogram"]
+class MetricsProcessor:
+    """The first processor of every monitor: folds each finished record into :class:`Aggregates`."""
+
+    name = "metrics"
+
+    def __init__(self, aggregates: Aggregates) -> None:
+        self.aggregates = aggregates
+
+    def process(self, record: dict[str, Any]) -> None:
+        """Count ``llm_call`` and ``span`` records (other kinds have their own processors)."""
+        if record.get("kind") in ("llm_call", "span"):
+            self.aggregates.add(record)
+
+
+__all__ = ["Aggregates", "LogHistogram", "MetricsProcessor"]

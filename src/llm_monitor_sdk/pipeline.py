@@ -72,9 +72,14 @@ class Pipeline:
         queue_size: int = 200_000,
         batch_size: int = 512,
         flush_interval: float = 1.0,
+        tick: Callable[[], list[dict[str, Any]]] | None = None,
+        tick_interval: float = 1.0,
     ) -> None:
         self.exporters = list(exporters)
         self._process = process
+        # Called on the worker at least every ``tick_interval`` seconds, records or not (alert timers).
+        self._tick = tick
+        self.tick_interval = tick_interval
         self.queue_size = queue_size
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -204,13 +209,27 @@ class Pipeline:
 
     def _run(self) -> None:
         queue = self._queue
+        wait = self.flush_interval if self._tick is None else min(self.flush_interval, self.tick_interval)
+        next_tick = time.monotonic() + self.tick_interval
         while True:
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(wait)
             self._wake.clear()
             while queue:
                 self._drain_once(queue)
+            if self._tick is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self.tick_interval
+                self._run_tick()
             if self._stopped:
                 return
+
+    def _run_tick(self) -> None:
+        try:
+            records = self._tick() if self._tick is not None else None
+        except Exception as exc:
+            report_internal_error("pipeline.tick", exc)
+            return
+        if records:
+            self._deliver(records if isinstance(records, RecordBatch) else RecordBatch(records))
 
     def _drain_once(self, queue: deque[Any]) -> None:
         items: list[Any] = []
@@ -240,7 +259,9 @@ class Pipeline:
         self.processed += len(items)
         if not records:
             return
-        batch = records if isinstance(records, RecordBatch) else RecordBatch(records)
+        self._deliver(records if isinstance(records, RecordBatch) else RecordBatch(records))
+
+    def _deliver(self, batch: RecordBatch) -> None:
         for name, exporter in zip(self._names, self.exporters, strict=True):
             counters = self.counters[name]
             counters.batches += 1
