@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _clock
 from ._convert import to_jsonable
 from ._guard import internal_error_counts, report_internal_error
 from ._version import __version__
@@ -100,12 +101,13 @@ class Monitor:
         *,
         providers: list[str] | None = None,
         processors: Sequence[Any] = (),
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
-        #: Wall-clock seconds for processors and timers (tests may pass another function).
-        self.clock = clock
+        #: Wall-clock seconds for processors and timers (default: ``_clock.now``, which tests replace).
+        self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
         self._processors: list[_ProcessorEntry] = []
+        self._raw_processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
         self.providers: list[str] = providers or []
         self.disabled = settings.disabled
@@ -132,6 +134,10 @@ class Monitor:
                 self.budget.close()
             raise
         self._processors = [_ProcessorEntry(p) for p in self._build_processors(settings, processors)]
+        # Processors that look at records before redaction (evaluators with raw=True).
+        self._raw_processors = [
+            e for e in self._processors if callable(getattr(e.processor, "before_redaction", None))
+        ]
         self.pipeline = Pipeline(
             exporters,
             self.process,
@@ -351,6 +357,12 @@ class Monitor:
                 record[name] = None
             record.pop("input", None)
             record.pop("output", None)
+        for entry in self._raw_processors:
+            try:
+                entry.processor.before_redaction(record)
+            except Exception as exc:
+                entry.errors += 1
+                report_internal_error(f"processor.{entry.name}.before_redaction", exc)
         if self.redactor is not None:
             try:
                 self.redactor.redact_record(record)

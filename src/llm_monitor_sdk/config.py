@@ -347,7 +347,7 @@ VARIABLES: tuple[Variable, ...] = (
         "LLM_MONITOR_ALERT_WEBHOOK",
         "alert_webhook",
         "",
-        "URL that gets a JSON POST (`{\"text\": ..., \"alert\": ...}`) on every alert firing and resolution.",
+        'URL that gets a JSON POST (`{"text": ..., "alert": ...}`) on every alert firing and resolution.',
         _optional,
     ),
     Variable(

@@ -21,15 +21,18 @@ Threading contract (the same for built-in and user processors):
   record from any thread, e.g. an evaluation pool's results; ``host.clock()`` is the SDK's clock),
   ``tick(now)`` at least once a second on the export worker even when no records arrive (returns
   records like ``process``), ``stats()`` whose dict is merged into ``lm.stats()`` (called from any
-  thread: return a snapshot), and ``shutdown(timeout)`` when the monitor stops.
+  thread: return a snapshot), ``shutdown(timeout)`` when the monitor stops, and
+  ``before_redaction(record)``, which sees the record on the export worker before redaction (and
+  after the content switch): for evaluators that opted into raw text (``raw=True``). It runs in
+  process only; it must copy what it keeps, because redaction then rewrites the record in place.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from . import _clock
 from .record import RecordDict
 
 
@@ -46,10 +49,12 @@ class ProcessorHost:
 
     __slots__ = ("_submit", "clock")
 
-    def __init__(self, submit: Callable[[RecordDict], bool], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, submit: Callable[[RecordDict], bool], clock: Callable[[], float] | None = None
+    ) -> None:
         self._submit = submit
-        #: Wall-clock seconds (``time.time``); tests may pass another function.
-        self.clock = clock
+        #: Wall-clock seconds: :func:`llm_monitor_sdk._clock.now` unless another function is given.
+        self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
 
     def submit(self, record: RecordDict) -> bool:
         """Queue a finished record (``feedback``, ``evaluation``, ...) for the worker: it is redacted,

@@ -180,3 +180,40 @@ def test_records_submitted_from_another_thread_pass_the_processors_and_are_redac
 def test_a_processor_without_process_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="process"):
         lm.instrument(providers=[], exporters=["none"], processors=[object()])
+
+
+class RawPeek:
+    name = "raw_peek"
+
+    def __init__(self) -> None:
+        self.raw: list[str] = []
+        self.redacted: list[str] = []
+
+    def before_redaction(self, record: dict[str, Any]) -> None:
+        self.raw.append(str(record["metadata"]))
+
+    def process(self, record: dict[str, Any]) -> None:
+        self.redacted.append(str(record["metadata"]))
+
+
+def test_before_redaction_sees_raw_text_and_process_sees_redacted() -> None:
+    exporter, peek = RecordingExporter(), RawPeek()
+    lm.instrument(providers=[], exporters=[exporter], flush_interval=0.02, processors=[peek])
+    with lm.context(metadata={"contact": "jane.doe@example.com"}):
+        DummyClient().create(model="m", messages=[])
+    assert lm.flush(5)
+    assert "jane.doe@example.com" in peek.raw[0]
+    assert "jane.doe@example.com" not in peek.redacted[0]
+    assert "jane.doe@example.com" not in str(exporter.records)
+
+
+def test_the_clock_is_replaceable_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_monitor_sdk import _clock
+
+    exporter, ticker = RecordingExporter(), Ticker()
+    monkeypatch.setattr(_clock, "now", lambda: 1_000_000.0)
+    _instrument(exporter, [ticker])
+    deadline = time.monotonic() + 5
+    while not ticker.ticks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ticker.ticks[0] == 1_000_000.0

@@ -32,7 +32,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add the ``report`` command."""
-    report = commands.add_parser("report", help="P50/P90/P99 latency, errors, tokens and cost from a JSONL file")
+    report = commands.add_parser(
+        "report", help="P50/P90/P99 latency, errors, tokens and cost from a JSONL file"
+    )
     report.add_argument("path", nargs="?", default=default_path())
     report.add_argument("--json", action="store_true", help="print the aggregates as JSON")
     report.set_defaults(func=_run)
