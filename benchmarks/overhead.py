@@ -206,7 +206,7 @@ def isolate_provider(provider: str, sizes: Sizes) -> list[list[Any]]:
     """Our wrapper's own cost: a stand-in provider method returning canned objects, bare vs wrapped."""
     import wrapt
 
-    from llm_monitor_sdk.instrumentation._call import make_wrapper
+    from llm_monitor_sdk.instrumentation._wrapper import make_wrapper
 
     response, chunks, kwargs, stream_kwargs = _canned(provider)
     call_name, stream_name = _TARGETS[provider]

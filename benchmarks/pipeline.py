@@ -110,7 +110,7 @@ def make_calls(count: int) -> list[Any]:
     wrapped = wrapt.FunctionWrapper(create, make_wrapper(ChatCompletionsAdapter(), is_async=False))
     monitor = lm.instrument(exporters="none")
     captured: list[Any] = []
-    monitor.submit_call = lambda call, notify=True: captured.append(call)  # type: ignore[method-assign]
+    monitor.submit = lambda call, notify=True: captured.append(call)  # type: ignore[method-assign]
     try:
         for i in range(count):
             state["i"] = i

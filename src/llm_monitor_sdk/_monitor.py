@@ -1,31 +1,35 @@
-"""The running monitor: settings, pipeline, exporters, redaction, pricing, budgets and aggregates.
+"""The running monitor: settings, pipeline, exporters, redaction, pricing, budgets and processors.
 
-``instrument()`` builds one and makes it active; patched methods report finished calls to it. Its
-:meth:`Monitor.process` runs on the export worker and turns finished calls and spans into records:
-build, estimate tokens when the provider gave none, price, settle budget, aggregate, sample, strip
-content when capture is off, redact. Exporters only ever see the redacted result.
+``instrument()`` builds one and makes it active. Patched methods reach it only through the
+:class:`~llm_monitor_sdk.instrumentation._call.CallSink` protocol (``reserve``, ``settle``,
+``submit``, ``stream_usage``). Its :meth:`Monitor.process` runs on the export worker and turns
+finished calls, spans and submitted records into records::
+
+    build (_records) -> estimate tokens when the provider gave none -> price -> settle budget
+        -> content switch -> redact -> processors (metrics first; they may emit records)
+        -> sampling -> one batch, serialized once, to every exporter
+
+Exporters only ever see the redacted result.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _clock
-from ._convert import to_jsonable
-from ._guard import internal_error_counts, report_internal_error
+from ._guard import guard, internal_error_counts, report_internal_error
+from ._records import build_call_record, build_span_record, estimate_usage, iso, record_id
 from ._version import __version__
 from .config import Settings
 from .context import _Span, new_span_id, new_trace_id
 from .errors import BudgetExceededError
 from .exporters import build_exporters
 from .exporters._base import RecordBatch
-from .instrumentation._call import Call, error_info, iso, record_id
+from .instrumentation._call import Call
 from .metrics import Aggregates, MetricsProcessor
 from .pipeline import Pipeline
 from .processors import ProcessorHost, processor_name
@@ -35,9 +39,9 @@ if TYPE_CHECKING:
     from .pricing import PriceBook
     from .redaction import Redactor
 
-logger = logging.getLogger("llm_monitor_sdk")
-
 _CONTENT_FIELDS = ("system_instructions", "input_messages", "output_messages")
+# Content fields that are dropped (not nulled) when capture is off.
+_OPTIONAL_CONTENT = ("input", "output", "retrieval_sources", "reference")
 
 
 def _build_redactor(settings: Settings) -> Redactor | None:
@@ -104,6 +108,8 @@ class Monitor:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
+        #: ``LLM_MONITOR_STREAM_USAGE`` (read by adapters through the call sink protocol).
+        self.stream_usage = settings.stream_usage
         #: Wall-clock seconds for processors and timers (default: ``_clock.now``, which tests replace).
         self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
         self._processors: list[_ProcessorEntry] = []
@@ -129,11 +135,11 @@ class Monitor:
         self.budget = _build_budget(settings)
         try:
             exporters = build_exporters(settings)
+            self._processors = [_ProcessorEntry(p) for p in self._build_processors(settings, processors)]
         except BaseException:
             if self.budget is not None:  # don't leave a store connection behind a rejected configuration
                 self.budget.close()
             raise
-        self._processors = [_ProcessorEntry(p) for p in self._build_processors(settings, processors)]
         # Processors that look at records before redaction (evaluators with raw=True).
         self._raw_processors = [
             e for e in self._processors if callable(getattr(e.processor, "before_redaction", None))
@@ -150,11 +156,8 @@ class Monitor:
         for entry in self._processors:
             start = getattr(entry.processor, "start", None)
             if callable(start):
-                try:
+                with guard(f"processor.{entry.name}.start"):
                     start(host)
-                except Exception as exc:
-                    entry.errors += 1
-                    report_internal_error(f"processor.{entry.name}.start", exc)
         self._preload()
 
     def _build_processors(self, settings: Settings, extra: Sequence[Any]) -> list[Any]:
@@ -171,28 +174,24 @@ class Monitor:
     def _preload(self) -> None:
         # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's
         # thread). Even importing the token counter (tiktoken, ~30 ms) happens on the daemon thread.
-        try:
+        with guard("monitor.preload"):
             threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
-        except Exception as exc:
-            report_internal_error("monitor.preload", exc)
 
     def _preload_tables(self) -> None:
-        try:
+        with guard("monitor.preload"):
             from . import tokens
 
             tokens.preload(background=True)
             if self.prices is not None:
                 self.prices.preload(background=True)
-        except Exception as exc:
-            report_internal_error("monitor.preload", exc)
 
     @property
     def exporters(self) -> list[Any]:
         """The exporters records go to."""
         return list(self.pipeline.exporters) if self.pipeline is not None else []
 
-    # -- caller's thread -----------------------------------------------------------------------------
-    def submit_call(self, call: Call, *, notify: bool = True) -> None:
+    # -- caller's thread: the call sink protocol -----------------------------------------------------
+    def submit(self, call: Call, *, notify: bool = True) -> None:
         """Queue a finished call (never blocks, never raises)."""
         if self.pipeline is not None:
             self.pipeline.submit(call, notify=notify)
@@ -211,26 +210,26 @@ class Monitor:
             return False
         return self.pipeline.submit(record)
 
-    def reserve_budget(self, call: Call) -> None:
+    def reserve(self, call: Call) -> None:
         """Reserve the call's worst-case cost; raise :class:`BudgetExceededError` when a hard limit says no."""
-        guard = self.budget
-        if guard is None:
+        budget = self.budget
+        if budget is None:
             return
-        try:
+        keys: dict[str, str | None] | None = None
+        cost = 0.0
+        with guard("budget.estimate"):
             cost = self._worst_case_cost(call)
             scope = call.scope
-            model = call.request.model if isinstance(call.request.model, str) else None
             keys = {
                 "user": scope.user_id,
                 "tenant": scope.tenant_id,
                 "feature": scope.feature,
-                "model": model,
+                "model": call.request.model if isinstance(call.request.model, str) else None,
             }
-        except Exception as exc:
-            report_internal_error("budget.estimate", exc)
+        if keys is None:
             return
         try:
-            call.reservation = guard.reserve(keys, cost)
+            call.reservation = budget.reserve(keys, cost)
         except BudgetExceededError as exc:
             call.blocked = exc
             call.finish()
@@ -257,6 +256,13 @@ class Monitor:
         output_tokens = adapter.max_output_tokens(request) or self.settings.budget_default_max_tokens
         return input_tokens * prices.input + output_tokens * prices.output
 
+    def settle(self, call: Call) -> None:
+        """Build a budgeted call's record and settle its reservation (on the thread that finishes it)."""
+        with guard("budget.settle_now"):
+            record = build_call_record(call)
+            self._complete_call_record(call, record)
+            call.record = record
+
     # -- export worker -------------------------------------------------------------------------------
     def process(self, items: list[Any]) -> RecordBatch:
         """Turn queued calls, spans and submitted records into finished, redacted records.
@@ -266,11 +272,9 @@ class Monitor:
         """
         batch = RecordBatch()
         for item in items:
-            try:
+            record = None
+            with guard("monitor.record"):
                 record = self._record_for(item)
-            except Exception as exc:
-                report_internal_error("monitor.record", exc)
-                continue
             if record is None:
                 continue
             extras = self._run_processors(record)
@@ -286,6 +290,60 @@ class Monitor:
             if extras:
                 batch.extend(extras)
         return batch
+
+    def _record_for(self, item: Any) -> dict[str, Any]:
+        if isinstance(item, Call):
+            record = item.record
+            if record is None:
+                record = build_call_record(item)
+                self._complete_call_record(item, record)
+        elif isinstance(item, dict):
+            record = self._complete_common(item)
+        else:
+            span, t_end = item
+            record = build_span_record(span, t_end)
+        record["service_name"] = self._service_name
+        record["sdk_version"] = __version__
+        if not self._capture:
+            for name in _CONTENT_FIELDS:
+                if name in record:
+                    record[name] = None
+            for name in _OPTIONAL_CONTENT:
+                record.pop(name, None)
+        for entry in self._raw_processors:
+            try:
+                entry.processor.before_redaction(record)
+            except Exception as exc:
+                entry.errors += 1
+                report_internal_error(f"processor.{entry.name}.before_redaction", exc)
+        if self.redactor is not None:
+            try:
+                self.redactor.redact_record(record)
+            except Exception as exc:
+                # Fail closed: a record we could not redact must not leave the process with raw text.
+                report_internal_error("redaction", exc)
+                for name in (*_CONTENT_FIELDS, *_OPTIONAL_CONTENT):
+                    if record.get(name) is not None:
+                        record[name] = None
+                record["redactions"] = {"REDACTION_FAILED": 1}
+        return record
+
+    def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:
+        provider = record["provider"]
+        model = record.get("response_model") or record.get("request_model")
+        if record["usage"] is None and record["status"] != "blocked":
+            estimate_usage(record, provider, model)
+        usage = record["usage"]
+        if usage is not None and self.prices is not None:
+            with guard("pricing"):
+                record["cost_usd"] = self.prices.cost_usd(provider, model, usage)
+        reservation, call.reservation = call.reservation, None  # settle exactly once
+        if reservation is not None and self.budget is not None:
+            with guard("budget.settle"):
+                if record["status"] == "error" and not record.get("output_messages"):
+                    self.budget.release(reservation)
+                else:
+                    record["budget_alerts"] = self.budget.settle(reservation, record["cost_usd"]) or []
 
     def _run_processors(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         extras: list[dict[str, Any]] = []
@@ -332,142 +390,11 @@ class Monitor:
             record["span_id"] = new_span_id()
         record.setdefault("parent_span_id", None)
         if not record.get("started_at"):
-            record["started_at"] = iso(time.time())
+            record["started_at"] = iso(self.clock())
         if not record.get("ended_at"):
             record["ended_at"] = record["started_at"]
         record.setdefault("service_name", self._service_name)
         record.setdefault("sdk_version", __version__)
-        return record
-
-    def _record_for(self, item: Any) -> dict[str, Any] | None:
-        if isinstance(item, Call):
-            record = item.record
-            if record is None:
-                record = item.build_record()
-                self._complete_call_record(item, record)
-        elif isinstance(item, dict):
-            record = self._complete_common(item)
-        else:
-            span, t_end = item
-            record = self._span_record(span, t_end)
-        record["service_name"] = self._service_name
-        record["sdk_version"] = __version__
-        if not self._capture:
-            for name in _CONTENT_FIELDS:
-                record[name] = None
-            record.pop("input", None)
-            record.pop("output", None)
-        for entry in self._raw_processors:
-            try:
-                entry.processor.before_redaction(record)
-            except Exception as exc:
-                entry.errors += 1
-                report_internal_error(f"processor.{entry.name}.before_redaction", exc)
-        if self.redactor is not None:
-            try:
-                self.redactor.redact_record(record)
-            except Exception as exc:
-                # Fail closed: a record we could not redact must not leave the process with raw text.
-                report_internal_error("redaction", exc)
-                for name in (*_CONTENT_FIELDS, "input", "output"):
-                    if record.get(name) is not None:
-                        record[name] = None
-                record["redactions"] = {"REDACTION_FAILED": 1}
-        return record
-
-    def settle_now(self, call: Call) -> None:
-        """Build a budgeted call's record and settle its reservation on the finishing thread."""
-        try:
-            record = call.build_record()
-            self._complete_call_record(call, record)
-            call.record = record
-        except Exception as exc:
-            report_internal_error("budget.settle_now", exc)
-
-    def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:
-        provider = record["provider"]
-        model = record.get("response_model") or record.get("request_model")
-        if record["usage"] is None and record["status"] != "blocked":
-            self._estimate_usage(call, record, provider, model)
-        usage = record["usage"]
-        if usage is not None and self.prices is not None:
-            try:
-                record["cost_usd"] = self.prices.cost_usd(provider, model, usage)
-            except Exception as exc:
-                report_internal_error("pricing", exc)
-        reservation, call.reservation = call.reservation, None  # settle exactly once
-        if reservation is not None and self.budget is not None:
-            try:
-                if record["status"] == "error" and not record.get("output_messages"):
-                    self.budget.release(reservation)
-                else:
-                    record["budget_alerts"] = self.budget.settle(reservation, record["cost_usd"]) or []
-            except Exception as exc:
-                report_internal_error("budget.settle", exc)
-
-    def _estimate_usage(self, call: Call, record: dict[str, Any], provider: str, model: str | None) -> None:
-        # Only for calls that reached the provider and got something back (a failed call spent nothing
-        # we can see); estimated counts are marked as such.
-        if record["status"] == "error" and not record.get("output_messages"):
-            return
-        from . import tokens
-
-        try:
-            system = record.get("system_instructions")
-            inputs = [
-                *([{"role": "system", "parts": system}] if system else []),
-                *(record.get("input_messages") or []),
-            ]
-            input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
-            outputs = record.get("output_messages") or []
-            output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
-        except Exception as exc:
-            report_internal_error("tokens.estimate", exc)
-            return
-        if not input_tokens and not output_tokens:
-            return
-        record["usage"] = {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens,
-            "cache_read_input_tokens": None,
-            "cache_write_input_tokens": None,
-            "reasoning_output_tokens": None,
-            "source": "estimated",
-        }
-
-    def _span_record(self, span: _Span, t_end: float) -> dict[str, Any]:
-        scope = span.scope
-        latency_ms = (t_end - span.t0) * 1000.0
-        error = span.error
-        record: dict[str, Any] = {
-            "schema_version": 1,
-            "kind": "span",
-            "record_id": uuid.uuid4().hex,
-            "trace_id": scope.trace_id,
-            "span_id": scope.span_id,
-            "parent_span_id": span.parent_span_id,
-            "started_at": iso(span.wall0),
-            "ended_at": iso(span.wall0 + latency_ms / 1000.0),
-            "name": span.name,
-            "status": "error" if error is not None else "ok",
-            "error": error_info(error) if error is not None else None,
-            "latency_ms": round(latency_ms, 3),
-            "input": to_jsonable(span.inputs) if span.inputs is not None else None,
-            "output": to_jsonable(span.output) if span.output is not None else None,
-            "user_id": scope.user_id,
-            "session_id": scope.session_id,
-            "tenant_id": scope.tenant_id,
-            "feature": scope.feature,
-            "tags": list(scope.tags),
-            "metadata": dict(scope.metadata),
-            "prompt_name": scope.prompt_name,
-            "prompt_version": scope.prompt_version,
-            "partial": False,
-            "redactions": {},
-            "budget_alerts": [],
-        }
-        record["metadata"] = to_jsonable(record["metadata"])
         return record
 
     # -- lifecycle and reporting ---------------------------------------------------------------------
@@ -476,24 +403,20 @@ class Monitor:
         return self.pipeline.flush(timeout) if self.pipeline is not None else True
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush, stop the worker, shut the exporters and the budget store down."""
+        """Stop the processors, flush, stop the worker, shut the exporters and the budget store down."""
         for entry in self._processors:
             stop = getattr(entry.processor, "shutdown", None)
             if callable(stop):
-                try:
+                with guard(f"processor.{entry.name}.shutdown"):
                     stop(timeout)
-                except Exception as exc:
-                    report_internal_error(f"processor.{entry.name}.shutdown", exc)
         ok = self.pipeline.shutdown(timeout) if self.pipeline is not None else True
         if self.budget is not None:
-            try:
+            with guard("budget.close"):
                 self.budget.close()
-            except Exception as exc:
-                report_internal_error("budget.close", exc)
         return ok
 
     def stats(self) -> dict[str, Any]:
-        """Aggregates, pipeline and exporter counters, budget and redaction counters."""
+        """Aggregates, pipeline and exporter counters, budget, redaction and processor counters."""
         result = self.aggregates.summary()
         result["started_at"] = self._started_at
         if self.pipeline is not None:
@@ -518,10 +441,8 @@ class Monitor:
             processors[entry.name] = {"errors": entry.errors}
             extra = getattr(entry.processor, "stats", None)
             if callable(extra) and entry.name != "metrics":
-                try:
+                with guard(f"processor.{entry.name}.stats"):
                     result.update(extra())
-                except Exception as exc:
-                    report_internal_error(f"processor.{entry.name}.stats", exc)
         result["processors"] = processors
         result["internal_errors"] = internal_error_counts()
         result["providers"] = list(self.providers)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import is_typeddict
 
-from .record import SCHEMA_VERSION, RecordKind, Status, UsageSource
+from . import record as _shapes
+from .record import SCHEMA_VERSION, ErrorCategory, RecordKind, Status, UsageSource
 
 
 class _Model(BaseModel):
@@ -40,6 +42,7 @@ class ErrorInfo(_Model):
     type: str
     message: str = ""
     status_code: int | None = None
+    category: ErrorCategory | None = None
 
 
 class MessagePart(_Model):
@@ -68,7 +71,9 @@ class BudgetAlert(_Model):
 
 
 class Record(_Model):
-    """One exported record: an LLM call (``kind="llm_call"``) or an ``@observe`` span (``kind="span"``)."""
+    """One exported record: an LLM call (``kind="llm_call"``), an ``@observe`` span (``kind="span"``),
+    or a ``feedback``, ``evaluation``, ``alert``, ``guardrail`` or ``event`` record; the kind-specific
+    objects of the last five are kept as plain dicts."""
 
     schema_version: int = SCHEMA_VERSION
     kind: RecordKind = "llm_call"
@@ -108,6 +113,17 @@ class Record(_Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
     prompt_name: str | None = None
     prompt_version: str | None = None
+    variant: str | None = None
+    safety: dict[str, bool] | None = None
+    prompt_fingerprint: str | None = None
+    priced_model: str | None = None
+    retrieval_sources: list[dict[str, Any]] | None = None
+    reference: str | None = None
+    target: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = None
+    alert: dict[str, Any] | None = None
+    guardrail: dict[str, Any] | None = None
+    event: dict[str, Any] | None = None
     partial: bool = False
     redactions: dict[str, int] = Field(default_factory=dict)
     budget_alerts: list[BudgetAlert] = Field(default_factory=list)
@@ -115,4 +131,25 @@ class Record(_Model):
     sdk_version: str | None = None
 
 
-__all__ = ["BudgetAlert", "ErrorInfo", "Message", "MessagePart", "Record", "Usage"]
+_STRICT: dict[str, TypeAdapter[Any]] = {}
+
+
+def validate_strict(record: dict[str, Any]) -> None:
+    """Check ``record`` against its kind's ``TypedDict`` with unknown keys forbidden (raises
+    ``pydantic.ValidationError``): how the test suite makes a misspelled field fail a test."""
+    if not _STRICT:
+        forbid = ConfigDict(extra="forbid")
+        for name in dir(_shapes):
+            shape = getattr(_shapes, name)
+            if is_typeddict(shape):
+                shape.__pydantic_config__ = forbid
+        for name, shape in _shapes.SHAPES.items():
+            _STRICT[name] = TypeAdapter(shape)
+    kind = record.get("kind")
+    adapter = _STRICT.get(kind) if isinstance(kind, str) else None
+    if adapter is None:
+        raise ValueError(f"unknown record kind {kind!r}")
+    adapter.validate_python(record, strict=False)
+
+
+__all__ = ["BudgetAlert", "ErrorInfo", "Message", "MessagePart", "Record", "Usage", "validate_strict"]

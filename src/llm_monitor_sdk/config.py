@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -80,7 +81,7 @@ class Variable:
     field: str
     default: str
     help: str
-    parse: Callable[[str, str], Any] = field(repr=False, default=lambda text, variable: text)
+    parse: Callable[[str, str], Any] = dataclass_field(repr=False, default=lambda text, variable: text)
 
 
 def _int(minimum: int | None = None, maximum: int | None = None) -> Callable[[str, str], int]:
@@ -372,14 +373,14 @@ class Settings:
     jsonl_max_bytes: int = 104_857_600
     jsonl_backups: int = 5
     http_url: str | None = None
-    http_headers: dict[str, str] = field(default_factory=dict)
+    http_headers: dict[str, str] = dataclass_field(default_factory=dict)
     http_timeout: float = 10.0
     spool_dir: str | None = None
     spool_max_bytes: int = 268_435_456
     capture_content: bool = True
     redact: Any = True
     redact_entities: tuple[str, ...] | None = None
-    redact_strategy: dict[str, str] = field(default_factory=dict)
+    redact_strategy: dict[str, str] = dataclass_field(default_factory=dict)
     redact_key: str | None = None
     redact_user_id: bool = False
     sample_rate: float = 1.0

@@ -101,7 +101,7 @@ try:  # opentelemetry-api is a core dependency, but a stripped install must stil
     from opentelemetry.trace import get_current_span as _otel_get_current_span
 except ImportError:  # pragma: no cover
 
-    def _otel_parent() -> tuple[str, str] | None:  # type: ignore[misc]
+    def _otel_parent() -> tuple[str, str] | None:
         return None
 
 
@@ -390,7 +390,7 @@ def observe(
 ) -> Callable[[F], F]: ...
 
 
-def observe(  # type: ignore[misc]
+def observe(
     name: Any = None,
     *,
     user_id: str | None = None,
@@ -464,7 +464,7 @@ def bind_context(func: Callable[..., Any]) -> Callable[..., Any]:
 class ContextThreadPoolExecutor(ThreadPoolExecutor):
     """A ``ThreadPoolExecutor`` whose tasks run in the context of the code that submitted them."""
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Schedule ``fn`` with a copy of the caller's context (``map`` goes through here too)."""
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 

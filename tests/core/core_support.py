@@ -9,7 +9,8 @@ from typing import Any
 
 import wrapt
 
-from llm_monitor_sdk.instrumentation._call import Adapter, Request, make_wrapper
+from llm_monitor_sdk.instrumentation._call import Adapter, Request
+from llm_monitor_sdk.instrumentation._wrapper import make_wrapper
 
 
 class RecordingExporter:

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from llm_monitor_sdk._records import iso
 from llm_monitor_sdk.exporters import _base
-from llm_monitor_sdk.instrumentation._call import iso
 
 
 def test_iso_matches_datetime_formatting() -> None:

@@ -10,9 +10,9 @@ from ._registry import Target, patch_targets, patched_keys, unpatch_all
 
 #: Our provider names -> (the provider's distribution module, our adapter module).
 PROVIDERS: dict[str, tuple[str, str]] = {
-    "openai": ("openai", "llm_monitor_sdk.instrumentation.openai"),
-    "anthropic": ("anthropic", "llm_monitor_sdk.instrumentation.anthropic"),
-    "google_genai": ("google.genai", "llm_monitor_sdk.instrumentation.google_genai"),
+    "openai": ("openai", f"{__name__}.openai"),
+    "anthropic": ("anthropic", f"{__name__}.anthropic"),
+    "google_genai": ("google.genai", f"{__name__}.google_genai"),
 }
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import wrapt
 
 from .._guard import report_internal_error
-from ._call import Adapter, make_wrapper
+from ._call import Adapter
+from ._wrapper import make_wrapper
 
-logger = logging.getLogger("llm_monitor_sdk")
+logger = logging.getLogger(__name__.partition(".")[0])  # the SDK's logger
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,7 @@ def unpatch_all() -> None:
         else:
             patch.enabled[0] = False
             logger.info(
-                "llm_monitor_sdk: %s is wrapped by another library on top of ours; "
-                "switched ours off in place",
+                "%s is wrapped by another library on top of ours; switched ours off in place",
                 key,
             )
 

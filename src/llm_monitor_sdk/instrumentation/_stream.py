@@ -24,7 +24,7 @@ from .._guard import report_internal_error
 from ._call import _IN_CALL, _MANAGED, Adapter, Call, ManagedSlot
 
 
-class _StreamProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class _StreamProxyBase(wrapt.BaseObjectProxy):
     def __init__(self, wrapped: Any, call: Call) -> None:
         super().__init__(wrapped)
         self._self_call = call
@@ -176,7 +176,7 @@ def wrap_stream(call: Call, stream: Any, is_async: bool) -> Any:
     return AsyncStreamProxy(stream, call) if is_async else SyncStreamProxy(stream, call)
 
 
-class _RawResponseProxyBase(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class _RawResponseProxyBase(wrapt.BaseObjectProxy):
     """Proxy for a raw response whose body is still to come (``with_streaming_response``, or
     ``with_raw_response`` on a stream): ``parse()`` hands out a watched stream or finishes the call
     with the parsed object; closing it first finishes the call with what is known (the request id
@@ -294,7 +294,7 @@ def wrap_raw_response(call: Call, raw: Any) -> Any:
     return AsyncRawResponseProxy(raw, call) if is_async else RawResponseProxy(raw, call)
 
 
-class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class StreamManagerProxy(wrapt.BaseObjectProxy):
     """Proxy for a ``.stream()`` helper's manager (``with client....stream(...) as s``).
 
     While the manager enters, the call it makes through a patched method (``create``) reports to this
@@ -305,7 +305,7 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
 
     ``start`` is for such self-posting managers: it builds the manager's own :class:`Call` when it
     enters (latency counts from there), the budget is reserved before the manager posts (a blocked
-    call raises :class:`~llm_monitor_sdk.errors.BudgetExceededError` from ``__enter__``), and an error
+    call raises ``BudgetExceededError`` from ``__enter__``), and an error
     while posting finishes the call with that error; ``on_enter`` then watches the helper's stream.
     """
 
@@ -351,7 +351,7 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
             return None
         if call is not None:
             self._self_slot.call = call
-            call.monitor.reserve_budget(call)  # raises BudgetExceededError before anything is posted
+            call.sink.reserve(call)  # raises BudgetExceededError before anything is posted
         return call
 
     def __enter__(self) -> Any:
@@ -456,10 +456,10 @@ def _starter(
     """Builds a self-posting manager's call when it enters (None when monitoring is off by then)."""
 
     def start() -> Call | None:
-        monitor = _runtime.active
-        if monitor is None or not enabled() or _IN_CALL.get() == adapter.provider:
+        sink = _runtime.active
+        if sink is None or not enabled() or _IN_CALL.get() == adapter.provider:
             return None
-        return Call(adapter, monitor, adapter.begin(instance, args, kwargs, monitor), api)
+        return Call(adapter, sink, adapter.begin(instance, args, kwargs, sink), api)
 
     return start
 

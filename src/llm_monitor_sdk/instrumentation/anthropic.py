@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._convert import to_jsonable
-from ._call import Adapter, ManagedSlot, Request, field, header
+from ._call import Adapter, CallSink, ManagedSlot, Request
+from ._helpers import field, header, is_given, params
 from ._registry import Target
 from ._stream import manager_wrapper, wrap_stream
 
@@ -150,7 +151,7 @@ def _parts(content: Any) -> list[dict[str, Any]]:
 
 
 def _system(system: Any) -> list[dict[str, Any]] | None:
-    if system is None or not _is_given(system):
+    if system is None or not is_given(system):
         return None
     parts = [part for part in _parts(system) if part["type"] == "text"]
     return parts or None
@@ -189,17 +190,6 @@ def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> No
         record["request_id"] = request_id
 
 
-def _is_given(value: Any) -> bool:
-    # The SDK uses sentinel objects (NOT_GIVEN / omit) for "not passed".
-    return value is not None and type(value).__name__ not in ("NotGiven", "Omit", "_NotGiven")
-
-
-def _param(value: Any) -> Any:
-    if isinstance(value, type):  # parse(output_format=SomeModel)
-        return {"type": "json_schema", "name": value.__name__}
-    return to_jsonable(value)
-
-
 def _decode_json(text: str) -> Any:
     try:
         return json.loads(text) if text else {}
@@ -215,10 +205,7 @@ class _AnthropicAdapter(Adapter):
         return provider_for(request.instance)
 
     def fill_request(self, record: dict[str, Any], request: Request) -> None:
-        kwargs = request.kwargs
-        record["request_params"] = {
-            key: _param(kwargs[key]) for key in self.param_keys if key in kwargs and _is_given(kwargs[key])
-        }
+        record["request_params"] = params(request.kwargs, self.param_keys)
 
 
 # -- messages ---------------------------------------------------------------------------------------
@@ -236,8 +223,8 @@ class MessagesAdapter(_AnthropicAdapter):
         self.api = api
         self.always_stream = always_stream
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
-        request = super().begin(instance, args, kwargs, monitor)
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
+        request = super().begin(instance, args, kwargs, sink)
         if self.always_stream:
             request.stream = True
         return request

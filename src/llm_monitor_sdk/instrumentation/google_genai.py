@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from .._convert import to_jsonable
-from ._call import Adapter, Request, field
+from ._call import Adapter, CallSink, Request
+from ._helpers import UNSET, field
 from ._registry import Target
 
 _MODELS_MODULE = "google.genai.models"
@@ -354,8 +355,8 @@ class GenerateContentAdapter(_GenAIAdapter):
         self.api = api
         self.streaming = stream
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
-        request = super().begin(instance, args, kwargs, monitor)
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
+        request = super().begin(instance, args, kwargs, sink)
         request.stream = self.streaming
         return request
 
@@ -448,9 +449,6 @@ def _merge_texts(candidates: dict[int, dict[str, Any]], texts: list[str]) -> Non
     texts.clear()
 
 
-_UNSET: Any = object()
-
-
 def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
     """Per stream (caller's thread): keeps a chunk whose only content is one text part of one
     candidate as that text (a ``str``), when nothing else in it can change the record.
@@ -463,9 +461,9 @@ def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
     else, or a shape it cannot read, is kept whole; after an unreadable chunk the next one is too.
     """
     append = chunks.append
-    last_model: Any = _UNSET
-    last_id: Any = _UNSET
-    last_headers: Any = _UNSET
+    last_model: Any = UNSET
+    last_id: Any = UNSET
+    last_headers: Any = UNSET
     request_id_known = False  # a chunk already gave the record its request id (the first one wins)
     pending: str | None = None  # the text of chunks[-1], kept whole only for its usage
 
@@ -488,7 +486,7 @@ def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
                 else None
             )
         except (AttributeError, KeyError, TypeError, IndexError):
-            last_model = _UNSET
+            last_model = UNSET
             pending = None
             append(chunk)
             return

@@ -15,8 +15,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .._convert import to_jsonable
-from ._call import Adapter, Request, field, header
+from ._call import Adapter, CallSink, Request
+from ._helpers import UNSET, field, header, params
 from ._registry import Target
 from ._stream import manager_wrapper
 
@@ -181,14 +181,14 @@ def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> No
         record["request_id"] = request_id
 
 
-def _ask_for_stream_usage(request: Request, monitor: Any) -> Request:
+def _ask_for_stream_usage(request: Request, sink: CallSink) -> Request:
     """Add ``stream_options.include_usage`` to a stream request that did not say, so token counts are real.
 
     The extra usage-only chunk (``choices=[]``) reaches the caller unchanged. A caller's explicit
     ``include_usage`` (true or false) wins; ``stream_usage=False`` turns this off for servers that
     reject the option.
     """
-    if not request.stream or not monitor.settings.stream_usage:
+    if not request.stream or not sink.stream_usage:
         return request
     kwargs = request.kwargs
     options = kwargs.get("stream_options")
@@ -200,9 +200,6 @@ def _ask_for_stream_usage(request: Request, monitor: Any) -> Request:
     return request
 
 
-_UNSET: Any = object()
-
-
 def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Callable[[Any], None]:
     """Per stream (caller's thread): keeps a single-choice text chunk as its text (a ``str``).
 
@@ -212,8 +209,8 @@ def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Cal
     it cannot read, is kept whole; after an unreadable chunk the next one is kept whole too.
     """
     append = chunks.append
-    last_model: Any = _UNSET
-    last_id: Any = _UNSET
+    last_model: Any = UNSET
+    last_id: Any = UNSET
 
     def keep(chunk: Any) -> None:
         nonlocal last_model, last_id
@@ -227,7 +224,7 @@ def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Cal
                 if len(choices) == 1:
                     text = text_of(choices[0])
         except (AttributeError, KeyError, TypeError):
-            last_model = _UNSET
+            last_model = UNSET
             append(chunk)
             return
         last_model = model
@@ -268,19 +265,7 @@ class _OpenAIAdapter(Adapter):
         return provider_for(request.instance)
 
     def fill_request(self, record: dict[str, Any], request: Request) -> None:
-        kwargs = request.kwargs
-        params = {}
-        for key in self.param_keys:
-            value = kwargs.get(key)
-            if value is not None and type(value).__name__ not in ("NotGiven", "Omit"):
-                params[key] = _param(value)
-        record["request_params"] = params
-
-
-def _param(value: Any) -> Any:
-    if isinstance(value, type):  # parse(response_format=SomeModel)
-        return {"type": "json_schema", "name": value.__name__}
-    return to_jsonable(value)
+        record["request_params"] = params(request.kwargs, self.param_keys)
 
 
 _CHAT_PARAMS = (
@@ -327,8 +312,8 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
     def __init__(self, api: str = "chat.completions.create") -> None:
         self.api = api
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
-        return _ask_for_stream_usage(super().begin(instance, args, kwargs, monitor), monitor)
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
+        return _ask_for_stream_usage(super().begin(instance, args, kwargs, sink), sink)
 
     def is_content_chunk(self, chunk: Any) -> bool:
         for choice in field(chunk, "choices") or ():
@@ -628,8 +613,8 @@ class CompletionsAdapter(_OpenAIAdapter):
     )
     snapshot_keys = ("prompt",)
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], monitor: Any) -> Request:
-        return _ask_for_stream_usage(super().begin(instance, args, kwargs, monitor), monitor)
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
+        return _ask_for_stream_usage(super().begin(instance, args, kwargs, sink), sink)
 
     def is_content_chunk(self, chunk: Any) -> bool:
         return any(field(choice, "text") for choice in field(chunk, "choices") or ())

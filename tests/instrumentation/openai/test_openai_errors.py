@@ -11,7 +11,7 @@ import pytest
 from oai_support import SURFACES, Surface, chat_kwargs, output_text
 
 import llm_monitor_sdk as lm
-from llm_monitor_sdk.instrumentation._call import qualified_name
+from llm_monitor_sdk._records import qualified_name
 from llm_monitor_sdk.testing import FakeProvider
 
 _ERRORS = [

@@ -223,17 +223,19 @@ async def test_adapter_bug_on_the_worker_costs_neither_call_nor_record(
 async def test_adapter_bug_on_the_callers_thread_returns_the_same_object(
     monkeypatch: pytest.MonkeyPatch, fake: FakeProvider, records: Any
 ) -> None:
+    from llm_monitor_sdk.instrumentation import _wrapper
+
     returned: list[Any] = []
-    original: Callable[..., Any] = oai.ChatCompletionsAdapter.wrap_result
+    original: Callable[..., Any] = _wrapper._wrap
 
-    def broken(self: Any, call: Any, result: Any) -> Any:
+    def broken(call: Any, result: Any) -> Any:
         returned.append(result)
-        raise RuntimeError("bug in wrap_result")
+        raise RuntimeError("bug in delivering the result")
 
-    monkeypatch.setattr(oai.ChatCompletionsAdapter, "wrap_result", broken)
+    monkeypatch.setattr(_wrapper, "_wrap", broken)
     result = fake.openai_client().chat.completions.create(**chat_kwargs())
     assert result is returned[0]  # exactly the SDK's object
-    monkeypatch.setattr(oai.ChatCompletionsAdapter, "wrap_result", original)
+    monkeypatch.setattr(_wrapper, "_wrap", original)
     monkeypatch.setattr(oai.ChatCompletionsAdapter, "is_content_chunk", _raise)
     chunks = list(fake.openai_client().chat.completions.create(**chat_kwargs(), stream=True))
     assert chunks
@@ -242,6 +244,6 @@ async def test_adapter_bug_on_the_callers_thread_returns_the_same_object(
     first, streamed = records()  # begin failing means that call goes unrecorded, never unanswered
     assert first["status"] == "ok" and streamed["output_messages"]
     errors = lm.stats()["internal_errors"]
-    assert errors["openai.wrap_result:RuntimeError"] == 1
+    assert errors["openai.deliver:RuntimeError"] == 1
     assert errors["stream.first_chunk:RuntimeError"] == 1
     assert errors["openai.start:RuntimeError"] == 1

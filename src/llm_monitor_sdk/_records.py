@@ -1,0 +1,266 @@
+"""Worker-side record building: finished calls and ``@observe`` spans become record dicts.
+
+The call lifecycle (``instrumentation/_call.py``) only keeps references on the caller's thread: the
+request kwargs, the response or the stream's chunks, clocks, the context scope. Everything that reads
+them runs here, on the export worker (or, for a budgeted call, on the thread that finishes it, where
+the real cost must be known before the next call): the adapter's readers, ids, timestamps, the
+error object, the offline token estimate. Records are built in the shapes of :mod:`llm_monitor_sdk.record`.
+Every value a record holds is the record's own (JSON-ready copies), so redaction can rewrite it in
+place without touching the application's objects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ._convert import to_jsonable
+from ._guard import guard
+from .context import Scope, new_span_id, new_trace_id
+from .instrumentation._helpers import header, is_raw_response, raw_json
+from .record import SCHEMA_VERSION, usage
+
+if TYPE_CHECKING:
+    from .context import _Span
+    from .instrumentation._call import Call
+
+
+# -- ids and timestamps ------------------------------------------------------------------------------
+def iso(ts: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with microseconds and a ``Z``."""
+    # Same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"). Runs twice per record, so the date and time of
+    # day are formatted once per second and reused; microseconds round half-even as fromtimestamp's do.
+    global _iso_cache
+    if ts < 0 or not math.isfinite(ts):
+        return (
+            datetime.fromtimestamp(ts if math.isfinite(ts) else 0.0, UTC).isoformat(timespec="microseconds")[
+                :-6
+            ]
+            + "Z"
+        )
+    frac, whole = math.modf(ts)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        whole += 1.0
+        micros -= 1_000_000
+    second, prefix = _iso_cache  # one tuple: threads never see a second paired with another's text
+    if whole != second:
+        prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _iso_cache = (whole, prefix)
+    return f"{prefix}{micros:06d}Z"
+
+
+_iso_cache: tuple[float, str] = (-1.0, "")
+
+
+def record_id() -> str:
+    """A random UUID4 as 32 hex digits: ``uuid.uuid4().hex`` without the ``UUID`` object's cost."""
+    n = int.from_bytes(os.urandom(16), "big")
+    return f"{(n & _UUID_CLEAR) | _UUID4_BITS:032x}"
+
+
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # variant and version bits
+_UUID4_BITS = (0x8000 << 48) | (0x4000 << 64)  # RFC 4122 variant, version 4
+
+
+# -- errors ------------------------------------------------------------------------------------------
+def qualified_name(exc_type: type) -> str:
+    """The shortest public dotted name of an exception class: ``openai.RateLimitError`` rather than
+    ``openai._exceptions.RateLimitError``, ``llm_monitor_sdk.BudgetExceededError``."""
+    module = exc_type.__module__ or ""
+    name = exc_type.__qualname__
+    if not module or module == "builtins":
+        return name
+    parts = module.split(".")
+    for depth in range(1, len(parts)):
+        candidate = ".".join(parts[:depth])
+        if getattr(sys.modules.get(candidate), name, None) is exc_type:
+            return f"{candidate}.{name}"
+    return f"{module}.{name}"
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """The record's ``error`` object: qualified type, message, HTTP status code when there is one."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        code = getattr(exc, "code", None)
+        status = code if isinstance(code, int) and 100 <= code <= 599 else None
+    message = getattr(exc, "message", None)
+    if not isinstance(message, str):
+        try:
+            message = str(exc)
+        except Exception:  # an exception whose __str__ is broken
+            message = f"<unprintable {type(exc).__name__}>"
+    return {"type": qualified_name(type(exc)), "message": message, "status_code": status}
+
+
+# -- shared pieces -----------------------------------------------------------------------------------
+def scope_fields(scope: Scope) -> dict[str, Any]:
+    """The context fields of a record, as the record's own JSON-ready copies."""
+    return {
+        "user_id": scope.user_id,
+        "session_id": scope.session_id,
+        "tenant_id": scope.tenant_id,
+        "feature": scope.feature,
+        "tags": list(scope.tags),
+        "metadata": to_jsonable(scope.metadata) if scope.metadata else {},
+        "prompt_name": scope.prompt_name,
+        "prompt_version": scope.prompt_version,
+        "variant": None,
+    }
+
+
+def common_fields(
+    kind: str, trace_id: str, span_id: str, parent_span_id: str | None, started_at: str, ended_at: str
+) -> dict[str, Any]:
+    """The fields every record starts with (``service_name``/``sdk_version`` are set by the monitor)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "record_id": record_id(),
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent_span_id,
+        "started_at": started_at,
+        "ended_at": ended_at,
+    }
+
+
+# -- llm_call ----------------------------------------------------------------------------------------
+def build_call_record(call: Call) -> dict[str, Any]:
+    """The record of a finished call, before token estimation, pricing and redaction."""
+    adapter = call.adapter
+    request = call.request
+    provider = adapter.provider
+    t_end = call.t_end if call.t_end is not None else call.t0
+    latency_ms = (t_end - call.t0) * 1000.0
+    error = call.blocked if call.blocked is not None else call.error
+    if call.trace_id is None:
+        call.trace_id = new_trace_id()
+    if call.span_id is None:
+        call.span_id = new_span_id()
+    record = common_fields(
+        "llm_call",
+        call.trace_id,
+        call.span_id,
+        call.parent_span_id,
+        iso(call.wall0),
+        iso(call.wall0 + latency_ms / 1000.0),
+    )
+    record.update(
+        {
+            "provider": provider,
+            "operation": adapter.operation,
+            "api": call.api,
+            "request_model": request.model if isinstance(request.model, str) else None,
+            "response_model": None,
+            "request_params": {},
+            "stream": bool(request.stream),
+            "status": call.status(),
+            "error": error_info(error) if error is not None else None,
+            "latency_ms": round(latency_ms, 3),
+            "ttft_ms": round((call.t_first - call.t0) * 1000.0, 3) if call.t_first is not None else None,
+            "usage": None,
+            "cost_usd": None,
+            "priced_model": None,
+            "finish_reasons": [],
+            "response_id": None,
+            "request_id": None,
+            "system_instructions": None,
+            "input_messages": None,
+            "output_messages": None,
+        }
+    )
+    record.update(scope_fields(call.scope))
+    record["partial"] = bool(request.stream) and not call.complete
+    record["redactions"] = {}
+    record["budget_alerts"] = []
+    record["safety"] = {"content_filtered": False, "refusal": False}
+    record["prompt_fingerprint"] = None
+    # Each step is guarded on its own: a surprise in one part of a response never costs the record.
+    with guard(f"{provider}.provider_name"):
+        record["provider"] = adapter.provider_name(request)
+    with guard(f"{provider}.fill_request"):
+        adapter.fill_request(record, request)
+    with guard(f"{provider}.messages"):
+        record["system_instructions"], record["input_messages"] = call.input_messages()
+    with guard(f"{provider}.fill_response"):
+        if call.chunks is not None:
+            adapter.fill_chunks(record, request, call.chunks, call.stream)
+        elif call.response is not None:
+            response = call.response
+            if is_raw_response(response):
+                record["request_id"] = header(response, adapter.request_id_header)
+                response = raw_json(response)
+            if response is not None:
+                adapter.fill_response(record, request, response)
+    if record["request_id"] is None and error is not None:
+        # HTTP errors carry the provider's response (``exc.response``), request id header included.
+        record["request_id"] = header(error, adapter.request_id_header)
+    return record
+
+
+def estimate_usage(record: dict[str, Any], provider: str, model: str | None) -> None:
+    """Fill ``usage`` with an offline estimate (``source="estimated"``) when the provider gave none.
+
+    Only for calls that reached the provider and got something back (a failed call spent nothing we
+    can see).
+    """
+    if record["status"] == "error" and not record.get("output_messages"):
+        return
+    from . import tokens
+
+    with guard("tokens.estimate"):
+        system = record.get("system_instructions")
+        inputs = [
+            *([{"role": "system", "parts": system}] if system else []),
+            *(record.get("input_messages") or []),
+        ]
+        input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
+        outputs = record.get("output_messages") or []
+        output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
+        if input_tokens or output_tokens:
+            record["usage"] = usage(input_tokens, output_tokens, source="estimated")
+
+
+# -- span --------------------------------------------------------------------------------------------
+def build_span_record(span: _Span, t_end: float) -> dict[str, Any]:
+    """The ``kind="span"`` record of a finished ``@observe`` span."""
+    scope = span.scope
+    latency_ms = (t_end - span.t0) * 1000.0
+    error = span.error
+    record = common_fields(
+        "span",
+        scope.trace_id or new_trace_id(),
+        scope.span_id or new_span_id(),
+        span.parent_span_id,
+        iso(span.wall0),
+        iso(span.wall0 + latency_ms / 1000.0),
+    )
+    record["name"] = span.name
+    record["status"] = "error" if error is not None else "ok"
+    record["error"] = error_info(error) if error is not None else None
+    record["latency_ms"] = round(latency_ms, 3)
+    record["input"] = to_jsonable(span.inputs) if span.inputs is not None else None
+    record["output"] = to_jsonable(span.output) if span.output is not None else None
+    record.update(scope_fields(scope))
+    record["partial"] = False
+    record["redactions"] = {}
+    record["budget_alerts"] = []
+    return record
+
+
+__all__ = [
+    "build_call_record",
+    "build_span_record",
+    "common_fields",
+    "error_info",
+    "estimate_usage",
+    "iso",
+    "qualified_name",
+    "record_id",
+    "scope_fields",
+]
