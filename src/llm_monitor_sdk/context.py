@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from . import _runtime
-from ._guard import report_internal_error
+from ._guard import guard, report_internal_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,7 +175,8 @@ class context:
 
     def __call__(self, func: F) -> F:
         """Use the same attributes as a decorator (sync, async, generator and async generator functions)."""
-        return _decorate(func, lambda: _Entered(_SCOPE.get().merged(**self._changes), None))
+        changes = self._changes
+        return _decorate(func, lambda args, kwargs: _Entered(_SCOPE.get().merged(**changes), None))
 
 
 def _restore(token: contextvars.Token[Scope]) -> None:
@@ -220,144 +221,181 @@ class _Span:
         monitor = _runtime.active
         if monitor is None:
             return
-        try:
+        with guard("observe.end"):
             monitor.submit_span(self, time.perf_counter())
-        except Exception as exc:
-            report_internal_error("observe.end", exc)
 
 
-def _decorate(func: F, enter: Callable[..., _Entered], with_args: bool = False) -> F:
-    """Wrap ``func`` so each invocation runs inside the scope ``enter()`` builds."""
+def _decorate(func: F, enter: Callable[[tuple[Any, ...], dict[str, Any]], _Entered]) -> F:
+    """Wrap ``func`` so each invocation runs inside the scope ``enter(args, kwargs)`` builds.
 
-    def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Entered:
-        return enter(args, kwargs) if with_args else enter()
-
-    def finish(entered: _Entered, error: BaseException | None = None, output: Any = None) -> None:
-        span = entered.span
-        if span is not None:
-            span.error = error
-            if span.keep_output:
-                span.output = output
-            span.end()
-
+    One wrapper per kind of function (plain, coroutine, generator, async generator). Our own steps
+    (building the scope on entry, ending the span on exit) are guarded: if one fails, the function
+    still runs, unmonitored, and its result or exception reaches the caller unchanged.
+    """
     if inspect.isasyncgenfunction(func):
-
-        @functools.wraps(func)
-        async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            entered = start(args, kwargs)
-            token = _SCOPE.set(entered.scope)
-            try:
-                agen = func(*args, **kwargs)
-            finally:
-                _restore(token)
-            error: BaseException | None = None
-            try:
-                # Run each step of the generator inside the scope, and none of the caller's code.
-                method, value = agen.asend, None
-                while True:
-                    token = _SCOPE.set(entered.scope)
-                    try:
-                        item = await method(value)
-                    except StopAsyncIteration:
-                        break
-                    finally:
-                        _restore(token)
-                    try:
-                        value, method = (yield item), agen.asend
-                    except GeneratorExit:
-                        token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
-                        try:
-                            await agen.aclose()
-                        finally:
-                            _restore(token)
-                        raise
-                    except BaseException as thrown:
-                        value, method = thrown, agen.athrow
-            except BaseException as exc:
-                error = exc if not isinstance(exc, GeneratorExit) else None
-                raise
-            finally:
-                finish(entered, error)
-
-        return async_gen_wrapper  # type: ignore[return-value]
-
+        return _wrap_async_generator(func, enter)  # type: ignore[return-value]
     if inspect.isgeneratorfunction(func):
-
-        @functools.wraps(func)
-        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            entered = start(args, kwargs)
-            token = _SCOPE.set(entered.scope)
-            try:
-                gen = func(*args, **kwargs)
-            finally:
-                _restore(token)
-            error: BaseException | None = None
-            result: Any = None
-            try:
-                # Run each step of the generator inside the scope, and none of the caller's code.
-                method, value = gen.send, None
-                while True:
-                    token = _SCOPE.set(entered.scope)
-                    try:
-                        item = method(value)
-                    except StopIteration as stop:
-                        result = stop.value
-                        break
-                    finally:
-                        _restore(token)
-                    try:
-                        value, method = (yield item), gen.send
-                    except GeneratorExit:
-                        token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
-                        try:
-                            gen.close()
-                        finally:
-                            _restore(token)
-                        raise
-                    except BaseException as thrown:
-                        value, method = thrown, gen.throw
-                return result
-            except BaseException as exc:
-                error = exc if not isinstance(exc, GeneratorExit) else None
-                raise
-            finally:
-                finish(entered, error, result)
-
-        return gen_wrapper  # type: ignore[return-value]
-
+        return _wrap_generator(func, enter)  # type: ignore[return-value]
     if inspect.iscoroutinefunction(func):
+        return _wrap_coroutine(func, enter)  # type: ignore[return-value]
+    return _wrap_function(func, enter)  # type: ignore[return-value]
 
-        @functools.wraps(func)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            entered = start(args, kwargs)
-            token = _SCOPE.set(entered.scope)
-            try:
-                result = await func(*args, **kwargs)
-            except BaseException as exc:
-                finish(entered, exc)
-                raise
-            finally:
-                _restore(token)
-            finish(entered, None, result)
-            return result
 
-        return async_wrapper  # type: ignore[return-value]
+_ENTER = guard("observe.enter")
+_EXIT = guard("observe.exit")
 
+
+def _start(
+    enter: Callable[[tuple[Any, ...], dict[str, Any]], _Entered],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> _Entered | None:
+    entered = None
+    with _ENTER:
+        entered = enter(args, kwargs)
+    return entered
+
+
+def _finish(entered: _Entered, error: BaseException | None = None, output: Any = None) -> None:
+    span = entered.span
+    if span is None:
+        return
+    with _EXIT:
+        span.error = error
+        if span.keep_output:
+            span.output = output
+        span.end()
+
+
+def _wrap_function(func: Callable[..., Any], enter: Callable[..., _Entered]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        entered = start(args, kwargs)
+        entered = _start(enter, args, kwargs)
+        if entered is None:
+            return func(*args, **kwargs)
         token = _SCOPE.set(entered.scope)
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            finish(entered, exc)
+            _finish(entered, exc)
             raise
         finally:
             _restore(token)
-        finish(entered, None, result)
+        _finish(entered, None, result)
         return result
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def _wrap_coroutine(func: Callable[..., Any], enter: Callable[..., _Entered]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        entered = _start(enter, args, kwargs)
+        if entered is None:
+            return await func(*args, **kwargs)
+        token = _SCOPE.set(entered.scope)
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException as exc:
+            _finish(entered, exc)
+            raise
+        finally:
+            _restore(token)
+        _finish(entered, None, result)
+        return result
+
+    return async_wrapper
+
+
+def _wrap_generator(func: Callable[..., Any], enter: Callable[..., _Entered]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+        entered = _start(enter, args, kwargs)
+        if entered is None:
+            return (yield from func(*args, **kwargs))
+        token = _SCOPE.set(entered.scope)
+        try:
+            gen = func(*args, **kwargs)
+        finally:
+            _restore(token)
+        error: BaseException | None = None
+        result: Any = None
+        try:
+            # Run each step of the generator inside the scope, and none of the caller's code.
+            method, value = gen.send, None
+            while True:
+                token = _SCOPE.set(entered.scope)
+                try:
+                    item = method(value)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                finally:
+                    _restore(token)
+                try:
+                    value, method = (yield item), gen.send
+                except GeneratorExit:
+                    token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
+                    try:
+                        gen.close()
+                    finally:
+                        _restore(token)
+                    raise
+                except BaseException as thrown:
+                    value, method = thrown, gen.throw
+            return result
+        except BaseException as exc:
+            error = exc if not isinstance(exc, GeneratorExit) else None
+            raise
+        finally:
+            _finish(entered, error, result)
+
+    return gen_wrapper
+
+
+def _wrap_async_generator(func: Callable[..., Any], enter: Callable[..., _Entered]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+        entered = _start(enter, args, kwargs)
+        if entered is None:
+            async for item in func(*args, **kwargs):
+                yield item
+            return
+        token = _SCOPE.set(entered.scope)
+        try:
+            agen = func(*args, **kwargs)
+        finally:
+            _restore(token)
+        error: BaseException | None = None
+        try:
+            # Run each step of the generator inside the scope, and none of the caller's code.
+            method, value = agen.asend, None
+            while True:
+                token = _SCOPE.set(entered.scope)
+                try:
+                    item = await method(value)
+                except StopAsyncIteration:
+                    break
+                finally:
+                    _restore(token)
+                try:
+                    value, method = (yield item), agen.asend
+                except GeneratorExit:
+                    token = _SCOPE.set(entered.scope)  # its cleanup code runs inside the span too
+                    try:
+                        await agen.aclose()
+                    finally:
+                        _restore(token)
+                    raise
+                except BaseException as thrown:
+                    value, method = thrown, agen.athrow
+        except BaseException as exc:
+            error = exc if not isinstance(exc, GeneratorExit) else None
+            raise
+        finally:
+            _finish(entered, error)
+
+    return async_gen_wrapper
 
 
 def _bind_inputs(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -441,7 +479,7 @@ def observe(
             inputs = _bind_inputs(signature, args, kwargs) if capture_input else None
             return _Entered(scope, _Span(span_name, scope, parent_span_id, inputs, capture_output))
 
-        return _decorate(func, enter, with_args=True)
+        return _decorate(func, enter)
 
     return decorator
 

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._guard import report_internal_error
+from ._guard import guard, report_internal_error
 from .exporters._base import Exporter, RecordBatch
 
 logger = logging.getLogger("llm_monitor_sdk")
@@ -223,11 +223,9 @@ class Pipeline:
                 return
 
     def _run_tick(self) -> None:
-        try:
+        records = None
+        with guard("pipeline.tick"):
             records = self._tick() if self._tick is not None else None
-        except Exception as exc:
-            report_internal_error("pipeline.tick", exc)
-            return
         if records:
             self._deliver(records if isinstance(records, RecordBatch) else RecordBatch(records))
 
@@ -268,10 +266,10 @@ class Pipeline:
             try:
                 exporter.export(batch)
             except Exception as exc:
+                # Counted per exporter and reported through the guard (logged once per kind).
                 counters.failed += len(batch)
-                if counters.last_error is None:
-                    logger.warning("llm_monitor_sdk exporter %s failed (logged once): %r", name, exc)
                 counters.last_error = repr(exc)
+                report_internal_error(f"exporter.{name}", exc)
             else:
                 counters.exported += len(batch)
 

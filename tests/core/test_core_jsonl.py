@@ -168,6 +168,7 @@ def test_permission_error_raises(tmp_path: Path) -> None:
         JSONLExporter(target).export([_record(0)])
 
 
+@pytest.mark.internal_errors_expected
 def test_pipeline_counts_failed_jsonl_batches_without_crashing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,4 +194,5 @@ def test_pipeline_counts_failed_jsonl_batches_without_crashing(
     counters = lm.stats()["exporters"]
     assert (counters["jsonl"]["exported"], counters["jsonl"]["failed"]) == (2, 2)
     assert "No space left" in counters["jsonl"]["last_error"]
+    assert lm.stats()["internal_errors"] == {"exporter.jsonl:OSError": 1}  # one failed batch, through the guard
     assert (counters["other"]["exported"], counters["other"]["failed"]) == (4, 0)

@@ -43,6 +43,7 @@ def test_queue_full_drops_are_counted_exactly_and_never_block() -> None:
     assert lm.stats()["exporters"]["stuck"]["exported"] == 11
 
 
+@pytest.mark.internal_errors_expected
 def test_failing_exporter_does_not_starve_the_others() -> None:
     failing = FailingExporter()
     good = RecordingExporter("good")
@@ -62,6 +63,7 @@ def test_failing_exporter_does_not_starve_the_others() -> None:
     assert exporters["good"]["exported"] == 13
     assert exporters["good"]["failed"] == 0
     assert exporters["good"]["batches"] == good.batches
+    assert lm.stats()["internal_errors"] == {"exporter.failing:ConnectionError": failing.attempts}
 
 
 def test_same_exporter_type_twice_gets_distinct_counters() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import wrapt
 
-from .._guard import report_internal_error
+from .._guard import guard
 from ._call import Adapter
 from ._wrapper import make_wrapper
 
@@ -131,10 +131,8 @@ def _patch_module(provider: str, module_name: str, module: Any) -> None:
     for target in _active_providers.get(provider, ()):
         if target.module != module_name:
             continue
-        try:
+        with guard(f"{provider}.patch"):
             _apply(target, module)
-        except Exception as exc:
-            report_internal_error(f"{provider}.patch", exc)
 
 
 def unpatch_all() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import wrapt
 
 from .. import _runtime
-from .._guard import report_internal_error
+from .._guard import guard, report_internal_error
 from ._call import _IN_CALL, _MANAGED, Adapter, Call, ManagedSlot
 
 
@@ -163,11 +163,9 @@ class AsyncStreamProxy(_StreamProxyBase):
 
 def _chunk_keeper(adapter: Adapter, chunks: list[Any]) -> Callable[[Any], Any]:
     """The adapter's chunk sink for this stream, or plain ``chunks.append`` (no extra call per chunk)."""
-    try:
+    sink = None
+    with guard(f"{adapter.provider}.chunk_sink"):
         sink = adapter.chunk_sink(chunks)
-    except Exception as exc:
-        report_internal_error(f"{adapter.provider}.chunk_sink", exc)
-        sink = None
     return sink if sink is not None else chunks.append
 
 
@@ -333,10 +331,8 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):
 
     def _entered(self, helper: Any) -> Any:
         if self._self_on_enter is not None:
-            try:
+            with guard("stream_manager.on_enter"):  # on failure the helper still works, only unwatched
                 return self._self_on_enter(self._self_slot, helper)
-            except Exception as exc:  # the helper still works, only unwatched
-                report_internal_error("stream_manager.on_enter", exc)
         return helper
 
     def _own_call(self) -> Call | None:
@@ -344,11 +340,9 @@ class StreamManagerProxy(wrapt.BaseObjectProxy):
         start = self._self_start
         if start is None:
             return None
-        try:
+        call = None
+        with guard("stream_manager.start"):
             call = start()
-        except Exception as exc:
-            report_internal_error("stream_manager.start", exc)
-            return None
         if call is not None:
             self._self_slot.call = call
             call.sink.reserve(call)  # raises BudgetExceededError before anything is posted
@@ -433,12 +427,10 @@ def manager_wrapper(
                 manager = wrapped(*args, **kwargs)
             finally:
                 _MANAGED.reset(token)
-            try:
+            with guard(f"{adapter.provider}.stream_manager"):
                 start = _starter(adapter, api, instance, args, kwargs, enabled) if self_posting else None
                 return StreamManagerProxy(manager, api, on_enter, start, slot)
-            except Exception as exc:
-                report_internal_error(f"{adapter.provider}.stream_manager", exc)
-                return manager
+            return manager
 
         return wrapper
 
