@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,32 @@ def _no_internal_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if request.node.get_closest_marker("internal_errors_expected") is None:
         assert _guard.internal_error_counts() == {}, "the SDK swallowed internal errors"
+
+
+@pytest.fixture(autouse=True)
+def _strict_records(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every record any exporter receives must match its kind's shape, unknown keys forbidden, so a
+    misspelled or undeclared field fails the test that produced it (``loose_records`` opts out)."""
+    if request.node.get_closest_marker("loose_records") is not None:
+        yield
+        return
+    from llm_monitor_sdk._record_models import validate_strict
+    from llm_monitor_sdk.pipeline import Pipeline
+
+    problems: list[str] = []
+    deliver = Pipeline._deliver
+
+    def checked(self: Pipeline, batch: Any) -> None:
+        for record in batch:
+            try:
+                validate_strict(record)
+            except Exception as exc:  # collected, reported at teardown
+                problems.append(f"{record.get('kind')!r} record: {exc}")
+        deliver(self, batch)
+
+    monkeypatch.setattr(Pipeline, "_deliver", checked)
+    yield
+    assert not problems, "exported records that do not match record.py:\n" + "\n".join(problems[:5])
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +77,4 @@ def monitor(memory_exporter: lm.exporters.InMemoryExporter) -> Iterator[lm.expor
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "internal_errors_expected: the test provokes swallowed SDK errors")
+    config.addinivalue_line("markers", "loose_records: the test exports records that do not match record.py")

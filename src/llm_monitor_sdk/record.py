@@ -280,26 +280,41 @@ SHAPES: dict[str, type] = {
 }
 
 
+def _count(value: Any) -> int | None:
+    """A token count as the record keeps it: a non-negative integer, or None for anything else
+    (a provider's malformed, negative, NaN or non-numeric count never reaches totals)."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if type(value) is float and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
 def usage(
-    input_tokens: int | None,
-    output_tokens: int | None,
+    input_tokens: Any,
+    output_tokens: Any,
     *,
-    total_tokens: int | None = None,
-    cache_read: int | None = None,
-    cache_write: int | None = None,
-    reasoning: int | None = None,
+    total_tokens: Any = None,
+    cache_read: Any = None,
+    cache_write: Any = None,
+    reasoning: Any = None,
     source: UsageSource = "provider",
 ) -> UsageDict:
-    """A ``usage`` object; ``total_tokens`` defaults to input + output when both are known."""
-    if total_tokens is None and input_tokens is not None and output_tokens is not None:
-        total_tokens = input_tokens + output_tokens
+    """A ``usage`` object from whatever counts a provider reported.
+
+    Each count becomes a non-negative integer or None; ``total_tokens`` defaults to input + output
+    when both are known.
+    """
+    inputs, outputs, total = _count(input_tokens), _count(output_tokens), _count(total_tokens)
+    if total is None and inputs is not None and outputs is not None:
+        total = inputs + outputs
     return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "total_tokens": total_tokens,
-        "cache_read_input_tokens": cache_read,
-        "cache_write_input_tokens": cache_write,
-        "reasoning_output_tokens": reasoning,
+        "input_tokens": inputs,
+        "output_tokens": outputs,
+        "total_tokens": total,
+        "cache_read_input_tokens": _count(cache_read),
+        "cache_write_input_tokens": _count(cache_write),
+        "reasoning_output_tokens": _count(reasoning),
         "source": source,
     }
 

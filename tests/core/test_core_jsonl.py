@@ -194,5 +194,7 @@ def test_pipeline_counts_failed_jsonl_batches_without_crashing(
     counters = lm.stats()["exporters"]
     assert (counters["jsonl"]["exported"], counters["jsonl"]["failed"]) == (2, 2)
     assert "No space left" in counters["jsonl"]["last_error"]
-    assert lm.stats()["internal_errors"] == {"exporter.jsonl:OSError": 1}  # one failed batch, through the guard
+    assert lm.stats()["internal_errors"] == {
+        "exporter.jsonl:OSError": 1
+    }  # one failed batch, through the guard
     assert (counters["other"]["exported"], counters["other"]["failed"]) == (4, 0)

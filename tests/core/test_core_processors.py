@@ -165,7 +165,19 @@ class Submitter:
 def test_records_submitted_from_another_thread_pass_the_processors_and_are_redacted() -> None:
     exporter, submitter = RecordingExporter(), Submitter()
     lm.instrument(providers=[], exporters=[exporter], flush_interval=0.02, processors=[submitter])
-    record = {"kind": "feedback", "metadata": {"note": "mail me at jane.doe@example.com"}}
+    record = {
+        "kind": "feedback",
+        "target": {"record_id": None, "response_id": "resp-1", "trace_id": None},
+        "evaluation": {
+            "name": "user_rating",
+            "score": 1.0,
+            "passed": True,
+            "label": None,
+            "explanation": None,
+            "source": "human",
+        },
+        "metadata": {"note": "mail me at jane.doe@example.com"},
+    }
     thread = threading.Thread(target=lambda: submitter.host.submit(record))
     thread.start()
     thread.join()

@@ -180,3 +180,40 @@ def test_log_histogram_zeros_and_empty() -> None:
         histogram.add(value)
     assert histogram.percentile(50) == 0.0
     assert histogram.percentile(100) == pytest.approx(10.0, rel=0.01)
+
+
+def test_usage_constructor_keeps_only_sane_counts() -> None:
+    from llm_monitor_sdk.record import usage
+
+    assert usage(10, 5) == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "cache_read_input_tokens": None,
+        "cache_write_input_tokens": None,
+        "reasoning_output_tokens": None,
+        "source": "provider",
+    }
+    odd = usage(
+        "many", float("nan"), total_tokens=-3, cache_read=True, cache_write=2.0, reasoning=float("inf")
+    )
+    assert odd["input_tokens"] is None and odd["output_tokens"] is None and odd["total_tokens"] is None
+    assert odd["cache_read_input_tokens"] is None  # a bool is not a count
+    assert odd["cache_write_input_tokens"] == 2
+    assert odd["reasoning_output_tokens"] is None
+
+
+def test_strict_validation_rejects_a_misspelled_field(recorder) -> None:
+    import pydantic
+
+    from llm_monitor_sdk._record_models import validate_strict
+
+    DummyClient().create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert lm.flush(5)
+    [record] = recorder.records
+    validate_strict(record)  # what the SDK exports passes
+    typo = {**record, "lantency_ms": record.pop("latency_ms")}
+    with pytest.raises(pydantic.ValidationError):
+        validate_strict(typo)
+    with pytest.raises(pydantic.ValidationError):
+        validate_strict({**record, "latency_ms": 1.0, "usage": {**record["usage"], "input_token": 1}})

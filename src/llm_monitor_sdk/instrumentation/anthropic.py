@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._convert import to_jsonable
+from ..record import usage as make_usage
 from ._call import Adapter, CallSink, ManagedSlot, Request
 from ._helpers import field, header, is_given, params
 from ._registry import Target
@@ -168,15 +169,8 @@ def _usage(usage: Any) -> dict[str, Any] | None:
     cache_read = field(usage, "cache_read_input_tokens") or 0
     cache_write = field(usage, "cache_creation_input_tokens") or 0
     inputs = (base or 0) + cache_read + cache_write
-    return {
-        "input_tokens": inputs,
-        "output_tokens": output or 0,
-        "total_tokens": inputs + (output or 0),
-        "cache_read_input_tokens": cache_read,
-        "cache_write_input_tokens": cache_write,
-        "reasoning_output_tokens": None,  # Anthropic counts thinking inside output_tokens without a split
-        "source": "provider",
-    }
+    # Anthropic counts thinking inside output_tokens without a split: no reasoning count.
+    return make_usage(inputs, output or 0, cache_read=cache_read, cache_write=cache_write)
 
 
 def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> None:

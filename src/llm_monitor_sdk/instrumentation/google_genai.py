@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from .._convert import to_jsonable
+from ..record import usage
 from ._call import Adapter, CallSink, Request
 from ._helpers import UNSET, field
 from ._registry import Target
@@ -301,15 +302,13 @@ def _usage(meta: Any) -> dict[str, Any] | None:
     # Tool-use prompt tokens (e.g. search results fed back) are billed as input and are in the total.
     input_tokens = (prompt or 0) + (tool_prompt or 0)
     output_tokens = (candidates or 0) + (thoughts or 0)
-    return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "total_tokens": total if total is not None else input_tokens + output_tokens,
-        "cache_read_input_tokens": _int(_get(meta, "cached_content_token_count")),
-        "cache_write_input_tokens": None,
-        "reasoning_output_tokens": thoughts,
-        "source": "provider",
-    }
+    return usage(
+        input_tokens,
+        output_tokens,
+        total_tokens=total,
+        cache_read=_int(_get(meta, "cached_content_token_count")),
+        reasoning=thoughts,
+    )
 
 
 def _block(response: Any) -> tuple[str, str | None] | None:
@@ -572,15 +571,7 @@ class EmbedContentAdapter(_GenAIAdapter):
             if all(count is not None for count in counts):
                 tokens = sum(count for count in counts if count is not None)
         if tokens is not None:
-            record["usage"] = {
-                "input_tokens": tokens,
-                "output_tokens": 0,
-                "total_tokens": tokens,
-                "cache_read_input_tokens": None,
-                "cache_write_input_tokens": None,
-                "reasoning_output_tokens": None,
-                "source": "provider",
-            }
+            record["usage"] = usage(tokens, 0)
 
 
 def targets() -> list[Target]:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..record import usage as make_usage
 from ._call import Adapter, CallSink, Request
 from ._helpers import UNSET, field, header, params
 from ._registry import Target
@@ -154,17 +155,13 @@ def _usage(
     total = field(usage, "total_tokens")
     if total is None and isinstance(input_tokens, int):
         total = input_tokens + (output_tokens or 0)
-    return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens
-        if output_tokens is not None
-        else (0 if input_tokens is not None else None),
-        "total_tokens": total,
-        "cache_read_input_tokens": field(field(usage, input_details), "cached_tokens"),
-        "cache_write_input_tokens": None,
-        "reasoning_output_tokens": field(field(usage, output_details), "reasoning_tokens"),
-        "source": "provider",
-    }
+    return make_usage(
+        input_tokens,
+        output_tokens if output_tokens is not None else (0 if input_tokens is not None else None),
+        total_tokens=total,
+        cache_read=field(field(usage, input_details), "cached_tokens"),
+        reasoning=field(field(usage, output_details), "reasoning_tokens"),
+    )
 
 
 def _chat_usage(usage: Any) -> dict[str, Any] | None:
@@ -707,16 +704,9 @@ class EmbeddingsAdapter(_OpenAIAdapter):
                 record["request_params"]["embedding_dimensions"] = len(embedding)
         usage = field(response, "usage")
         if usage is not None:
-            tokens = field(usage, "prompt_tokens")
-            record["usage"] = {
-                "input_tokens": tokens,
-                "output_tokens": 0,
-                "total_tokens": field(usage, "total_tokens"),
-                "cache_read_input_tokens": None,
-                "cache_write_input_tokens": None,
-                "reasoning_output_tokens": None,
-                "source": "provider",
-            }
+            record["usage"] = make_usage(
+                field(usage, "prompt_tokens"), 0, total_tokens=field(usage, "total_tokens")
+            )
 
 
 def _decode_json(value: Any) -> Any:
