@@ -23,6 +23,17 @@ CONTRACT_API = (
     "BudgetExceededError",
     "exporters",
 )
+# Names of ours in ``lm`` beyond the contract's, listed explicitly so nothing becomes public by accident.
+EXTRA_API = (
+    "ContextThreadPoolExecutor",
+    "ErrorInfo",
+    "Monitor",
+    "Record",
+    "Usage",
+    "__version__",
+    "bind_context",
+    "get_monitor",
+)
 CONTRACT_EXPORTERS = ("JSONLExporter", "ConsoleExporter", "HTTPExporter", "OTelExporter", "InMemoryExporter")
 
 
@@ -32,6 +43,11 @@ def test_contract_names_are_exported() -> None:
         assert getattr(lm, name) is not None
     for name in lm.__all__:
         assert hasattr(lm, name), name
+
+
+def test_public_names_are_exactly_the_contracts_plus_the_listed_extras() -> None:
+    assert sorted(lm.__all__) == sorted({*CONTRACT_API, *EXTRA_API})
+    assert len(lm.__all__) == len(set(lm.__all__))
 
 
 def test_exporters_module_has_every_builtin() -> None:
