@@ -15,7 +15,7 @@ from . import exporters
 from ._api import flush, get_monitor, instrument, shutdown, stats, uninstrument
 from ._monitor import Monitor
 from ._version import __version__
-from .context import ContextThreadPoolExecutor, bind_context, context, observe
+from .context import ContextThreadPoolExecutor, bind_context, context, current_trace_id, observe
 from .errors import BudgetExceededError
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ __all__ = [
     "__version__",
     "bind_context",
     "context",
+    "current_trace_id",
     "exporters",
     "flush",
     "get_monitor",

@@ -43,7 +43,7 @@ def _convert(value: Any, depth: int) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
+        return value if math.isfinite(value) else None  # NaN and infinities are not JSON
     if isinstance(value, str):
         return _truncate(value)
     if depth >= MAX_DEPTH:

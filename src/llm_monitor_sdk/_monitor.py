@@ -24,8 +24,9 @@ from . import _clock
 from ._guard import guard, internal_error_counts, report_internal_error
 from ._records import build_call_record, build_span_record, estimate_usage, iso, record_id
 from ._version import __version__
+from .analysis.fingerprint import prompt_fingerprint
 from .config import Settings
-from .context import _Span, new_span_id, new_trace_id
+from .context import _Span, new_span_id, new_trace_id, text_value
 from .errors import BudgetExceededError
 from .exporters import build_exporters
 from .exporters._base import RecordBatch
@@ -121,6 +122,7 @@ class Monitor:
         self._sample_rate = settings.sample_rate
         self._capture = settings.capture_content
         self._service_name = settings.service_name
+        self._max_content_chars = settings.max_content_chars
         self.redactor: Redactor | None = None
         self.budget: BudgetGuard | None = None
         self.prices: PriceBook | None = None
@@ -221,9 +223,9 @@ class Monitor:
             cost = self._worst_case_cost(call)
             scope = call.scope
             keys = {
-                "user": scope.user_id,
-                "tenant": scope.tenant_id,
-                "feature": scope.feature,
+                "user": text_value(scope.user_id),
+                "tenant": text_value(scope.tenant_id),
+                "feature": text_value(scope.feature),
                 "model": call.request.model if isinstance(call.request.model, str) else None,
             }
         if keys is None:
@@ -259,7 +261,7 @@ class Monitor:
     def settle(self, call: Call) -> None:
         """Build a budgeted call's record and settle its reservation (on the thread that finishes it)."""
         with guard("budget.settle_now"):
-            record = build_call_record(call)
+            record = build_call_record(call, self._max_content_chars)
             self._complete_call_record(call, record)
             call.record = record
 
@@ -295,13 +297,13 @@ class Monitor:
         if isinstance(item, Call):
             record = item.record
             if record is None:
-                record = build_call_record(item)
+                record = build_call_record(item, self._max_content_chars)
                 self._complete_call_record(item, record)
         elif isinstance(item, dict):
             record = self._complete_common(item)
         else:
             span, t_end = item
-            record = build_span_record(span, t_end)
+            record = build_span_record(span, t_end, self._max_content_chars)
         record["service_name"] = self._service_name
         record["sdk_version"] = __version__
         if not self._capture:
@@ -326,6 +328,9 @@ class Monitor:
                     if record.get(name) is not None:
                         record[name] = None
                 record["redactions"] = {"REDACTION_FAILED": 1}
+        if record.get("kind") == "llm_call" and self._capture:
+            with guard("record.fingerprint"):
+                record["prompt_fingerprint"] = prompt_fingerprint(record.get("system_instructions"))
         return record
 
     def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:

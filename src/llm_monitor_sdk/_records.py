@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._convert import to_jsonable
 from ._guard import guard
-from .context import Scope, new_span_id, new_trace_id
+from .context import Scope, new_span_id, new_trace_id, text_value
 from .instrumentation._helpers import header, is_raw_response, raw_json
 from .record import SCHEMA_VERSION, usage
 
@@ -99,18 +100,57 @@ def error_info(exc: BaseException) -> dict[str, Any]:
 
 # -- shared pieces -----------------------------------------------------------------------------------
 def scope_fields(scope: Scope) -> dict[str, Any]:
-    """The context fields of a record, as the record's own JSON-ready copies."""
+    """The context fields of a record, as the record's own JSON-ready copies.
+
+    Context values are kept as the application gave them; they become text here, on the worker
+    (a value whose ``str()`` raises becomes a placeholder instead of an error).
+    """
     return {
-        "user_id": scope.user_id,
-        "session_id": scope.session_id,
-        "tenant_id": scope.tenant_id,
-        "feature": scope.feature,
-        "tags": list(scope.tags),
+        "user_id": text_value(scope.user_id),
+        "session_id": text_value(scope.session_id),
+        "tenant_id": text_value(scope.tenant_id),
+        "feature": text_value(scope.feature),
+        "tags": [text_value(tag) for tag in scope.tags],
         "metadata": to_jsonable(scope.metadata) if scope.metadata else {},
-        "prompt_name": scope.prompt_name,
-        "prompt_version": scope.prompt_version,
-        "variant": None,
+        "prompt_name": text_value(scope.prompt_name),
+        "prompt_version": text_value(scope.prompt_version),
+        "variant": text_value(scope.variant),
     }
+
+
+def retrieval_sources(value: Any) -> list[dict[str, Any]] | None:
+    """``context(retrieval_sources=...)`` as ``[{"id", "content"}]``: dicts with ``id``/``content``
+    (or ``text``/``page_content``), plain strings, or objects with those attributes."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str | bytes | dict) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = [items]
+    sources: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            sources.append({"id": None, "content": item})
+            continue
+        ident = content = None
+        for key in ("id", "doc_id", "node_id", "source"):
+            ident = item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+            if ident is not None:
+                break
+        for key in ("content", "text", "page_content"):
+            content = item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+            if content is not None:
+                break
+        if content is None and not isinstance(item, dict):
+            content = item
+        sources.append(
+            {
+                "id": text_value(ident) if ident is not None else None,
+                "content": content if isinstance(content, str) else to_jsonable(content),
+            }
+        )
+    return sources
 
 
 def common_fields(
@@ -129,9 +169,86 @@ def common_fields(
     }
 
 
+# -- content -----------------------------------------------------------------------------------------
+# A base64 payload inside text (``data:`` URL); the summary keeps its media type and decoded size.
+_DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*);base64,([A-Za-z0-9+/=]+)")
+_MAX_DEPTH = 24
+
+
+class ContentCopy:
+    """Copies captured content into the record's own JSON-ready containers, on the worker.
+
+    Every dict and list is new (redaction then rewrites the record in place without touching the
+    application's objects); strings longer than ``limit`` characters are cut with a marker; base64
+    ``data:`` URLs inside text become a short summary; anything that is not JSON data goes through
+    :func:`~llm_monitor_sdk._convert.to_jsonable`. What was cut is counted for the record's
+    ``truncated`` field.
+    """
+
+    __slots__ = ("binary", "chars", "limit", "parts")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts = 0
+        self.chars = 0
+        self.binary = 0
+
+    def copy(self, value: Any, depth: int = 0) -> Any:
+        """The record's own copy of ``value``."""
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if value is None or kind is int or kind is bool:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else None
+        if depth >= _MAX_DEPTH:
+            return f"<{kind.__name__} nested too deep>"
+        if kind is dict:
+            return {
+                (key if type(key) is str else to_jsonable({key: None}).popitem()[0]): self.copy(
+                    item, depth + 1
+                )
+                for key, item in value.items()
+            }
+        if kind is list:
+            return [self.copy(item, depth + 1) for item in value]
+        return self.copy(to_jsonable(value), depth + 1)
+
+    def text(self, text: str) -> str:
+        """``text`` with ``data:`` payloads summarised and cut at the limit."""
+        if "base64," in text:
+            text = _DATA_URL.sub(self._summarise, text)
+        limit = self.limit
+        if limit and len(text) > limit:
+            cut = len(text) - limit
+            self.parts += 1
+            self.chars += cut
+            return f"{text[:limit]}...[truncated {cut} chars]"
+        return text
+
+    def _summarise(self, match: re.Match[str]) -> str:
+        self.binary += 1
+        size = len(match.group(3)) * 3 // 4
+        return f"<data:{match.group(1) or 'application/octet-stream'};base64, {size} bytes>"
+
+    def counts(self) -> dict[str, int] | None:
+        """``{"parts", "chars", "binary"}`` when anything was cut or summarised, else None."""
+        if not (self.parts or self.binary):
+            return None
+        return {"parts": self.parts, "chars": self.chars, "binary": self.binary}
+
+
+_CONTENT_FIELDS = ("system_instructions", "input_messages", "output_messages")
+
+
 # -- llm_call ----------------------------------------------------------------------------------------
-def build_call_record(call: Call) -> dict[str, Any]:
-    """The record of a finished call, before token estimation, pricing and redaction."""
+def build_call_record(call: Call, max_content_chars: int = 0) -> dict[str, Any]:
+    """The record of a finished call, before token estimation, pricing and redaction.
+
+    Content is copied into the record's own containers, text parts cut at ``max_content_chars``
+    (0: no limit).
+    """
     adapter = call.adapter
     request = call.request
     provider = adapter.provider
@@ -200,6 +317,19 @@ def build_call_record(call: Call) -> dict[str, Any]:
     if record["request_id"] is None and error is not None:
         # HTTP errors carry the provider's response (``exc.response``), request id header included.
         record["request_id"] = header(error, adapter.request_id_header)
+    content = ContentCopy(max_content_chars)
+    with guard("record.content"):
+        for name in _CONTENT_FIELDS:
+            if record[name] is not None:
+                record[name] = content.copy(record[name])
+        scope = call.scope
+        if scope.retrieval_sources is not None:
+            record["retrieval_sources"] = content.copy(retrieval_sources(scope.retrieval_sources))
+        if scope.reference is not None:
+            record["reference"] = content.text(text_value(scope.reference) or "")
+    truncated = content.counts()
+    if truncated is not None:
+        record["truncated"] = truncated
     return record
 
 
@@ -227,7 +357,7 @@ def estimate_usage(record: dict[str, Any], provider: str, model: str | None) -> 
 
 
 # -- span --------------------------------------------------------------------------------------------
-def build_span_record(span: _Span, t_end: float) -> dict[str, Any]:
+def build_span_record(span: _Span, t_end: float, max_content_chars: int = 0) -> dict[str, Any]:
     """The ``kind="span"`` record of a finished ``@observe`` span."""
     scope = span.scope
     latency_ms = (t_end - span.t0) * 1000.0
@@ -244,8 +374,9 @@ def build_span_record(span: _Span, t_end: float) -> dict[str, Any]:
     record["status"] = "error" if error is not None else "ok"
     record["error"] = error_info(error) if error is not None else None
     record["latency_ms"] = round(latency_ms, 3)
-    record["input"] = to_jsonable(span.inputs) if span.inputs is not None else None
-    record["output"] = to_jsonable(span.output) if span.output is not None else None
+    content = ContentCopy(max_content_chars)
+    record["input"] = content.copy(to_jsonable(span.inputs)) if span.inputs is not None else None
+    record["output"] = content.copy(to_jsonable(span.output)) if span.output is not None else None
     record.update(scope_fields(scope))
     record["partial"] = False
     record["redactions"] = {}
@@ -254,6 +385,7 @@ def build_span_record(span: _Span, t_end: float) -> dict[str, Any]:
 
 
 __all__ = [
+    "ContentCopy",
     "build_call_record",
     "build_span_record",
     "common_fields",
@@ -262,5 +394,6 @@ __all__ = [
     "iso",
     "qualified_name",
     "record_id",
+    "retrieval_sources",
     "scope_fields",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,8 @@ from typing import Any, TypeVar, overload
 from . import _runtime
 from ._guard import guard, report_internal_error
 
+logger = logging.getLogger("llm_monitor_sdk")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _EMPTY_METADATA: Mapping[str, Any] = MappingProxyType({})
@@ -29,37 +32,90 @@ _EMPTY_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The attributes in force at one point of the program (immutable; replaced, never changed)."""
+    """The attributes in force at one point of the program (immutable; replaced, never changed).
 
-    user_id: str | None = None
-    session_id: str | None = None
-    tenant_id: str | None = None
-    feature: str | None = None
-    tags: tuple[str, ...] = ()
+    Values are kept as given (no conversion on the caller's thread); the export worker turns them
+    into record fields with :func:`text_value` (a value whose ``str()`` raises is recorded as a
+    placeholder, never raised).
+    """
+
+    user_id: Any = None
+    session_id: Any = None
+    tenant_id: Any = None
+    feature: Any = None
+    tags: tuple[Any, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=lambda: _EMPTY_METADATA)
-    prompt_name: str | None = None
-    prompt_version: str | None = None
+    prompt_name: Any = None
+    prompt_version: Any = None
+    variant: Any = None
+    retrieval_sources: Any = None
+    reference: Any = None
     trace_id: str | None = None
     span_id: str | None = None
 
     def merged(self, **changes: Any) -> Scope:
-        """A child scope: given values win, metadata merges, tags accumulate (without repeats)."""
+        """A child scope: given values win, metadata merges, tags accumulate (without repeats).
+
+        Never raises for odd values (see ``docs/context.md``): ``metadata`` that is not a mapping is
+        kept under the key ``"metadata"`` and ``tags`` that are not a string or an iterable become
+        one tag, each with one WARNING per process naming the problem.
+        """
         values = {name: getattr(self, name) for name in _FIELDS}
         for name, value in changes.items():
             if value is None:
                 continue
             if name == "metadata":
                 if not isinstance(value, Mapping):
-                    raise TypeError(f"metadata must be a mapping, not {type(value).__name__}")
+                    _warn_once(
+                        "metadata",
+                        f"context metadata must be a mapping, not {type(value).__name__}; "
+                        "it is recorded under the key 'metadata'",
+                    )
+                    value = {"metadata": value}
                 value = MappingProxyType({**self.metadata, **value})
             elif name == "tags":
-                if isinstance(value, str):
-                    value = (value,)
-                value = tuple(dict.fromkeys((*self.tags, *(str(tag) for tag in value))))
-            elif name not in ("trace_id", "span_id"):
-                value = str(value)
+                value = _merge_tags(self.tags, value)
             values[name] = value
         return Scope(**values)
+
+
+def _merge_tags(current: tuple[Any, ...], value: Any) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        added: tuple[Any, ...] = (value,)
+    else:
+        try:
+            added = tuple(value)
+        except TypeError:
+            _warn_once(
+                "tags",
+                f"context tags must be a string or an iterable of strings, not "
+                f"{type(value).__name__}; recorded as one tag",
+            )
+            added = (value,)
+    try:
+        return tuple(dict.fromkeys((*current, *added)))
+    except TypeError:  # unhashable tags: keep them all, in order
+        return (*current, *added)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(kind: str, message: str) -> None:
+    if kind not in _warned:
+        _warned.add(kind)
+        logger.warning("llm_monitor_sdk: %s", message)
+
+
+def text_value(value: Any) -> str | None:
+    """A context value as record text (on the worker): strings as they are, other values through
+    ``str()``; a value whose ``str()`` raises becomes ``"<unprintable TYPE>"``."""
+    if value is None or type(value) is str:
+        return value
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
 
 
 _FIELDS = tuple(Scope.__dataclass_fields__)
@@ -70,6 +126,16 @@ _SCOPE: contextvars.ContextVar[Scope] = contextvars.ContextVar("llm_monitor_scop
 def current_scope() -> Scope:
     """The scope in force here (cheap: one ``ContextVar.get``)."""
     return _SCOPE.get()
+
+
+def current_trace_id() -> str | None:
+    """Trace id of the innermost open ``@observe`` span, else of the application's current
+    OpenTelemetry span; ``None`` outside both (``lm.current_trace_id()``)."""
+    scope = _SCOPE.get()
+    if scope.trace_id is not None:
+        return scope.trace_id
+    otel = _otel_parent()
+    return otel[0] if otel is not None else None
 
 
 def new_trace_id() -> str:
@@ -126,8 +192,16 @@ def parent_of(scope: Scope) -> tuple[str, str] | tuple[None, None]:
     return None, None
 
 
+_CONTEXT_ENTER = guard("context.enter")
+
+
 class context:
     """Attach user, session, tenant, feature, tags, metadata and prompt identity to the calls in a block.
+
+    ``variant`` names an A/B variant (on every record); ``retrieval_sources`` (documents given to
+    the model: a list of ``{"id", "content"}`` dicts, strings, or objects with ``id``/``content`` or
+    ``page_content``) and ``reference`` (the expected output) go to the ``llm_call`` records inside
+    and are treated as content: redacted, and absent when content capture is off.
 
     Works with ``with`` and ``async with`` and as a decorator. Nested blocks merge (inner wins,
     ``metadata`` merges key by key, ``tags`` accumulate) and the outer scope is restored on exit.
@@ -146,6 +220,9 @@ class context:
         metadata: Mapping[str, Any] | None = None,
         prompt_name: str | None = None,
         prompt_version: str | None = None,
+        variant: str | None = None,
+        retrieval_sources: Sequence[Any] | None = None,
+        reference: str | None = None,
     ) -> None:
         self._changes = {
             "user_id": user_id,
@@ -156,11 +233,16 @@ class context:
             "metadata": metadata,
             "prompt_name": prompt_name,
             "prompt_version": prompt_version,
+            "variant": variant,
+            "retrieval_sources": retrieval_sources,
+            "reference": reference,
         }
         self._tokens: list[contextvars.Token[Scope]] = []
 
     def __enter__(self) -> Scope:
-        scope = _SCOPE.get().merged(**self._changes)
+        scope = current = _SCOPE.get()
+        with _CONTEXT_ENTER:
+            scope = current.merged(**self._changes)
         self._tokens.append(_SCOPE.set(scope))
         return scope
 
@@ -423,6 +505,9 @@ def observe(
     metadata: Mapping[str, Any] | None = None,
     prompt_name: str | None = None,
     prompt_version: str | None = None,
+    variant: str | None = None,
+    retrieval_sources: Sequence[Any] | None = None,
+    reference: str | None = None,
     capture_input: bool = True,
     capture_output: bool = True,
 ) -> Callable[[F], F]: ...
@@ -439,6 +524,9 @@ def observe(
     metadata: Mapping[str, Any] | None = None,
     prompt_name: str | None = None,
     prompt_version: str | None = None,
+    variant: str | None = None,
+    retrieval_sources: Sequence[Any] | None = None,
+    reference: str | None = None,
     capture_input: bool = True,
     capture_output: bool = True,
 ) -> Any:
@@ -461,6 +549,9 @@ def observe(
         "metadata": metadata,
         "prompt_name": prompt_name,
         "prompt_version": prompt_version,
+        "variant": variant,
+        "retrieval_sources": retrieval_sources,
+        "reference": reference,
     }
 
     def decorator(func: F) -> F:
@@ -513,7 +604,9 @@ __all__ = [
     "bind_context",
     "context",
     "current_scope",
+    "current_trace_id",
     "observe",
     "parent_link",
     "parent_of",
+    "text_value",
 ]

@@ -201,7 +201,10 @@ def test_context_as_decorator_on_every_function_kind() -> None:
     assert plain.__name__ == "plain"
 
 
-def test_metadata_must_be_a_mapping() -> None:
-    with pytest.raises(TypeError, match="metadata"), lm.context(metadata=["not", "a"]):  # type: ignore[arg-type]
-        pass
+def test_metadata_that_is_not_a_mapping_is_kept_under_a_key_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with lm.context(metadata={"a": 1}), lm.context(metadata=["not", "a"]) as scope:  # type: ignore[arg-type]
+        assert dict(scope.metadata) == {"a": 1, "metadata": ["not", "a"]}
     assert current_scope() is ROOT
+    assert "context metadata must be a mapping, not list" in caplog.text

@@ -22,6 +22,7 @@ CONTRACT_API = (
     "stats",
     "BudgetExceededError",
     "exporters",
+    "current_trace_id",
 )
 # Names of ours in ``lm`` beyond the contract's, listed explicitly so nothing becomes public by accident.
 EXTRA_API = (
