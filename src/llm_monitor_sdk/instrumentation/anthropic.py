@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._convert import to_jsonable
+from ..record import UsageDict
 from ..record import usage as make_usage
 from ._call import Adapter, CallSink, ManagedSlot, Request
 from ._helpers import field, header, is_given, params
@@ -158,7 +159,7 @@ def _system(system: Any) -> list[dict[str, Any]] | None:
     return parts or None
 
 
-def _usage(usage: Any) -> dict[str, Any] | None:
+def _usage(usage: Any) -> UsageDict | None:
     """Anthropic usage in the record's shape: ``input_tokens`` counts cache reads and writes too."""
     if usage is None:
         return None

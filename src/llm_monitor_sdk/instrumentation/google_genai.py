@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from .._convert import to_jsonable
-from ..record import usage
+from ..record import UsageDict, usage
 from ._call import Adapter, CallSink, Request
 from ._helpers import UNSET, field
 from ._registry import Target
@@ -288,7 +288,7 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _usage(meta: Any) -> dict[str, Any] | None:
+def _usage(meta: Any) -> UsageDict | None:
     """``usage_metadata`` in the record shape; ``None`` when it carries no counts (the monitor estimates)."""
     if meta is None:
         return None

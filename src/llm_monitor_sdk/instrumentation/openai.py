@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..record import UsageDict
 from ..record import usage as make_usage
 from ._call import Adapter, CallSink, Request
 from ._helpers import UNSET, field, header, params
@@ -147,7 +148,7 @@ def _split_system(messages: Any) -> tuple[list[dict[str, Any]] | None, list[dict
 
 def _usage(
     usage: Any, input_key: str, output_key: str, input_details: str, output_details: str
-) -> dict[str, Any] | None:
+) -> UsageDict | None:
     if usage is None:
         return None
     input_tokens = field(usage, input_key)
@@ -164,7 +165,7 @@ def _usage(
     )
 
 
-def _chat_usage(usage: Any) -> dict[str, Any] | None:
+def _chat_usage(usage: Any) -> UsageDict | None:
     return _usage(
         usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"
     )
