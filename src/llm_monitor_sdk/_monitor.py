@@ -341,7 +341,10 @@ class Monitor:
         usage = record["usage"]
         if usage is not None and self.prices is not None:
             with guard("pricing"):
-                record["cost_usd"] = self.prices.cost_usd(provider, model, usage)
+                # Providers often answer with a dated or internal model name the price table does not
+                # know: price by the response model when it is known, else by the request model.
+                models = (record.get("response_model"), record.get("request_model"))
+                record["priced_model"], record["cost_usd"] = self.prices.cost_for(provider, models, usage)
         reservation, call.reservation = call.reservation, None  # settle exactly once
         if reservation is not None and self.budget is not None:
             with guard("budget.settle"):

@@ -84,7 +84,7 @@ def qualified_name(exc_type: type) -> str:
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
-    """The record's ``error`` object: qualified type, message, HTTP status code when there is one."""
+    """The record's ``error`` object: qualified type, message, HTTP status code, category."""
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
         code = getattr(exc, "code", None)
@@ -95,7 +95,126 @@ def error_info(exc: BaseException) -> dict[str, Any]:
             message = str(exc)
         except Exception:  # an exception whose __str__ is broken
             message = f"<unprintable {type(exc).__name__}>"
-    return {"type": qualified_name(type(exc)), "message": message, "status_code": status}
+    return {
+        "type": qualified_name(type(exc)),
+        "message": message,
+        "status_code": status,
+        "category": error_category(exc, status),
+    }
+
+
+# Class names (anywhere in the exception's MRO) of each SDK and HTTP library, all supported majors.
+_TIMEOUT_NAMES = frozenset(
+    {
+        "APITimeoutError",
+        "TimeoutException",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "WriteTimeout",
+        "PoolTimeout",
+        "ServerTimeoutError",
+        "TimeoutError",
+    }
+)
+_CONNECTION_NAMES = frozenset(
+    {
+        "APIConnectionError",
+        "ConnectError",
+        "NetworkError",
+        "RemoteProtocolError",
+        "ReadError",
+        "WriteError",
+        "ProtocolError",
+        "ConnectionError",
+        "ClientConnectionError",
+        "ServerDisconnectedError",
+        "ClientOSError",
+        "IncompleteRead",
+        "ChunkedEncodingError",
+    }
+)
+_RATE_LIMIT_NAMES = frozenset({"RateLimitError"})
+_SERVER_NAMES = frozenset(
+    {"InternalServerError", "OverloadedError", "ServiceUnavailableError", "ServerError"}
+)
+_CANCELLED_NAMES = frozenset({"CancelledError", "KeyboardInterrupt"})
+_FILTER_CODES = frozenset({"content_filter", "content_policy_violation", "ResponsibleAIPolicyViolation"})
+
+
+def error_category(exc: BaseException, status: int | None = None) -> str:
+    """``timeout``, ``connection``, ``rate_limit``, ``server``, ``client``, ``content_filter``,
+    ``cancelled`` or ``other``, from the exception's class and its HTTP status.
+
+    Works by class *names* along the MRO, so it covers openai, anthropic and google-genai in every
+    supported major and the HTTP libraries under them (httpx, httpx2, aiohttp, requests) without
+    importing any of them.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & _CANCELLED_NAMES:
+        return "cancelled"
+    if _is_content_filter(exc):
+        return "content_filter"
+    if names & _TIMEOUT_NAMES or status == 408:
+        return "timeout"
+    if names & _RATE_LIMIT_NAMES or status == 429:
+        return "rate_limit"
+    if (status is not None and 500 <= status <= 599) or names & _SERVER_NAMES:
+        return "server"
+    if names & _CONNECTION_NAMES:
+        return "connection"
+    if status is not None and 400 <= status <= 499:
+        return "client"
+    return "other"
+
+
+def _is_content_filter(exc: BaseException) -> bool:
+    # Azure OpenAI: 400 with error code "content_filter" (prompt) and an innererror naming the policy.
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code in _FILTER_CODES:
+        return True
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        if isinstance(error, dict):
+            inner = error.get("innererror")
+            if error.get("code") in _FILTER_CODES or (
+                isinstance(inner, dict) and inner.get("code") in _FILTER_CODES
+            ):
+                return True
+    return False
+
+
+# Finish reasons that mean a provider content filter stopped the output (OpenAI/Azure, Gemini, Anthropic).
+_FILTER_REASONS = frozenset(
+    {
+        "content_filter",
+        "SAFETY",
+        "PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "refusal",
+    }
+)
+
+
+def derive_safety(record: dict[str, Any]) -> dict[str, bool]:
+    """``safety`` from what the record already says: filter finish reasons, ``refusal`` parts of the
+    output, and a ``content_filter`` error (adapters may set a more precise one before this runs)."""
+    reasons = record.get("finish_reasons") or ()
+    filtered = any(reason in _FILTER_REASONS for reason in reasons)
+    error = record.get("error")
+    if not filtered and isinstance(error, dict) and error.get("category") == "content_filter":
+        filtered = True
+    refusal = "refusal" in reasons
+    if not refusal:
+        for message in record.get("output_messages") or ():
+            for part in message.get("parts") or () if isinstance(message, dict) else ():
+                if isinstance(part, dict) and part.get("type") == "refusal":
+                    refusal = True
+                    break
+    return {"content_filtered": filtered, "refusal": refusal}
 
 
 # -- shared pieces -----------------------------------------------------------------------------------
@@ -295,7 +414,7 @@ def build_call_record(call: Call, max_content_chars: int = 0) -> dict[str, Any]:
     record["partial"] = bool(request.stream) and not call.complete
     record["redactions"] = {}
     record["budget_alerts"] = []
-    record["safety"] = {"content_filtered": False, "refusal": False}
+    record["safety"] = None
     record["prompt_fingerprint"] = None
     # Each step is guarded on its own: a surprise in one part of a response never costs the record.
     with guard(f"{provider}.provider_name"):
@@ -317,6 +436,8 @@ def build_call_record(call: Call, max_content_chars: int = 0) -> dict[str, Any]:
     if record["request_id"] is None and error is not None:
         # HTTP errors carry the provider's response (``exc.response``), request id header included.
         record["request_id"] = header(error, adapter.request_id_header)
+    if record["safety"] is None:  # an adapter that knows better has set it already
+        record["safety"] = derive_safety(record)
     content = ContentCopy(max_content_chars)
     with guard("record.content"):
         for name in _CONTENT_FIELDS:
@@ -389,6 +510,8 @@ __all__ = [
     "build_call_record",
     "build_span_record",
     "common_fields",
+    "derive_safety",
+    "error_category",
     "error_info",
     "estimate_usage",
     "iso",

@@ -362,14 +362,37 @@ class PriceBook:
             )
             return None
 
-    def _resolve(self, provider: str, model: str | None) -> _Resolved:
+    def priced_model(self, provider: str, *models: str | None) -> tuple[str | None, UnitPrices | None]:
+        """The first of ``models`` (e.g. the response model, then the request model) that has a
+        price, with its prices; ``(None, None)`` when none has (logged once per model tried)."""
+        tried = [model for model in models if model]
+        for model in tried:
+            entry = self._cache.get((provider, model))
+            if entry is None or entry.valid_until <= _clock():
+                entry = self._resolve(provider, model, quiet=True)
+            if entry.prices is not None:
+                return model, entry.prices
+        for model in tried:
+            self._resolve(provider, model)  # cached: only logs the "no price" warning once
+        return None, None
+
+    def cost_for(
+        self, provider: str, models: tuple[str | None, ...], usage: dict[str, Any] | None
+    ) -> tuple[str | None, float | None]:
+        """``(priced_model, cost_usd)``: the cost priced by the first of ``models`` with a known price."""
+        model, _prices = self.priced_model(provider, *models)
+        if model is None or not usage:
+            return model, None
+        return model, self.cost_usd(provider, model, usage)
+
+    def _resolve(self, provider: str, model: str | None, *, quiet: bool = False) -> _Resolved:
         key = (provider, model)
         with self._lock:
             entry = self._cache.get(key)
             if entry is None or entry.valid_until <= _clock():
                 entry = self._lookup(provider, model, entry)
                 self._cache[key] = entry
-        if entry.prices is None:
+        if entry.prices is None and not quiet:
             self._warn_once(
                 key,
                 "llm-monitor: no price for model %r of provider %r; cost_usd will be null "

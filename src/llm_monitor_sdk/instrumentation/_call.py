@@ -74,7 +74,7 @@ class ManagedSlot:
 class Request:
     """What the adapter snapshots from the request on the caller's thread (references, no conversion)."""
 
-    __slots__ = ("args", "instance", "kwargs", "messages_cache", "model", "snapshot", "stream")
+    __slots__ = ("args", "hidden", "instance", "kwargs", "messages_cache", "model", "snapshot", "stream")
 
     def __init__(
         self,
@@ -93,6 +93,9 @@ class Request:
         self.instance = instance
         self.args = args
         self.messages_cache: tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None] | None = None
+        #: For stream chunks the SDK asked for and the caller did not (e.g. the usage-only chunk of
+        #: an ``include_usage`` the SDK added): True for a chunk the proxy records but never hands out.
+        self.hidden: Callable[[Any], bool] | None = None
 
 
 class Adapter:

@@ -32,6 +32,7 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
         call.chunks = chunks
         call.stream = wrapped
         self._self_keep = _chunk_keeper(call.adapter, chunks)
+        self._self_hidden = call.request.hidden
 
     def _keep_failed(self, chunk: Any, exc: Exception) -> None:
         # A sink that failed keeps the chunk itself, then steps aside for the rest of the stream.
@@ -43,6 +44,16 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
         self._self_keep = chunks.append
         if not chunks or chunks[-1] is not chunk:
             chunks.append(chunk)
+
+    def _is_hidden(self, chunk: Any) -> bool:
+        """Whether ``chunk`` is one the SDK asked for and the caller did not (recorded, not handed out)."""
+        hidden = self._self_hidden
+        try:
+            return hidden is not None and hidden(chunk)
+        except Exception as exc:  # hand it out rather than lose it
+            self._self_hidden = None
+            report_internal_error(f"{self._self_call.adapter.provider}.hidden_chunk", exc)
+            return False
 
     def __copy__(self) -> Any:
         # A copy of a stream shares its connection: hand out the unwatched object rather than a
@@ -69,21 +80,23 @@ class SyncStreamProxy(_StreamProxyBase):
 
     def __next__(self) -> Any:
         call = self._self_call
-        try:
-            chunk = self.__wrapped__.__next__()
-        except StopIteration:
-            call.finish(complete=True)
-            raise
-        except BaseException as exc:
-            call.finish(error=exc, complete=False)
-            raise
-        if call.t_first is None:
-            call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
-        try:
-            self._self_keep(chunk)
-        except Exception as exc:
-            self._keep_failed(chunk, exc)
-        return chunk
+        while True:
+            try:
+                chunk = self.__wrapped__.__next__()
+            except StopIteration:
+                call.finish(complete=True)
+                raise
+            except BaseException as exc:
+                call.finish(error=exc, complete=False)
+                raise
+            if call.t_first is None:
+                call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
+            try:
+                self._self_keep(chunk)
+            except Exception as exc:
+                self._keep_failed(chunk, exc)
+            if self._self_hidden is None or not self._is_hidden(chunk):
+                return chunk
 
     def __enter__(self) -> SyncStreamProxy:
         enter = getattr(self.__wrapped__, "__enter__", None)
@@ -115,21 +128,23 @@ class AsyncStreamProxy(_StreamProxyBase):
 
     async def __anext__(self) -> Any:
         call = self._self_call
-        try:
-            chunk = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            call.finish(complete=True)
-            raise
-        except BaseException as exc:
-            call.finish(error=exc, complete=False)
-            raise
-        if call.t_first is None:
-            call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
-        try:
-            self._self_keep(chunk)
-        except Exception as exc:
-            self._keep_failed(chunk, exc)
-        return chunk
+        while True:
+            try:
+                chunk = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                call.finish(complete=True)
+                raise
+            except BaseException as exc:
+                call.finish(error=exc, complete=False)
+                raise
+            if call.t_first is None:
+                call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
+            try:
+                self._self_keep(chunk)
+            except Exception as exc:
+                self._keep_failed(chunk, exc)
+            if self._self_hidden is None or not self._is_hidden(chunk):
+                return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:
         enter = getattr(self.__wrapped__, "__aenter__", None)

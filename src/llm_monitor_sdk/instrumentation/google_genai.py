@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from .._convert import to_jsonable
-from ..record import UsageDict, usage
+from ..record import UsageDict, safety, usage
 from ._call import Adapter, CallSink, Request
 from ._helpers import UNSET, field
 from ._registry import Target
@@ -398,6 +398,7 @@ class GenerateContentAdapter(_GenAIAdapter):
         if block is not None and not outputs:
             outputs = [_blocked_output(block)]
             reasons = [block[0]]
+            record["safety"] = safety(content_filtered=True)  # the prompt was blocked: a filter, no refusal
         record["finish_reasons"] = reasons
         record["output_messages"] = outputs
         record["usage"] = _usage(_get(response, "usage_metadata"))
@@ -436,6 +437,7 @@ class GenerateContentAdapter(_GenAIAdapter):
         if block is not None and not any(output["parts"] for output in outputs):
             outputs = [_blocked_output(block)]
             reasons = [block[0]]
+            record["safety"] = safety(content_filtered=True)
         record["finish_reasons"] = reasons
         record["output_messages"] = outputs
         record["usage"] = _usage(usage)

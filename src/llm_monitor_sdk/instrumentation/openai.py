@@ -182,9 +182,11 @@ def _request_id(record: dict[str, Any], response: Any, stream: Any = None) -> No
 def _ask_for_stream_usage(request: Request, sink: CallSink) -> Request:
     """Add ``stream_options.include_usage`` to a stream request that did not say, so token counts are real.
 
-    The extra usage-only chunk (``choices=[]``) reaches the caller unchanged. A caller's explicit
-    ``include_usage`` (true or false) wins; ``stream_usage=False`` turns this off for servers that
-    reject the option.
+    The extra usage-only chunk (``choices=[]``) this adds is read for the record and withheld from
+    the caller (the stream proxy skips it), so the caller sees exactly the chunks it would see without
+    the SDK: code reading ``chunk.choices[0]`` keeps working. A caller's explicit ``include_usage``
+    (true or false) wins, and then every chunk passes through; ``stream_usage=False`` turns this off
+    for servers that reject the option.
     """
     if not request.stream or not sink.stream_usage:
         return request
@@ -195,7 +197,16 @@ def _ask_for_stream_usage(request: Request, sink: CallSink) -> Request:
     merged = dict(options) if isinstance(options, dict) else {}
     merged["include_usage"] = True
     request.kwargs = {**kwargs, "stream_options": merged}
+    request.hidden = _is_usage_only_chunk
     return request
+
+
+def _is_usage_only_chunk(chunk: Any) -> bool:
+    """The final chunk ``include_usage`` adds: no choices, only usage."""
+    values = getattr(chunk, "__dict__", None)
+    if values is None:
+        return False
+    return not values.get("choices") and values.get("usage") is not None
 
 
 def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Callable[[Any], None]:

@@ -93,6 +93,7 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(
         "type": "anthropic.RateLimitError",
         "message": caught.value.message,
         "status_code": 429,
+        "category": "rate_limit",
     }
     assert record["api"] == surface.api and record["stream"] is stream
     assert record["input_messages"] == [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]

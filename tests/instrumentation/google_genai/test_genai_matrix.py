@@ -98,6 +98,7 @@ def test_error_record_and_the_same_exception(
         "type": f"google.genai.errors.{error_type.__name__}",
         "message": "nope (fake)",
         "status_code": status,
+        "category": "client" if status < 500 else "server",
     }
     assert record["api"] == ("models.generate_content_stream" if stream else "models.generate_content")
     assert record["request_model"] == MODEL

@@ -35,6 +35,7 @@ async def test_http_error_on_every_surface(
         "type": "openai.RateLimitError",
         "message": caught.value.message,
         "status_code": 429,
+        "category": "rate_limit",
     }
     assert "slow down" in record["error"]["message"]
     assert record["request_id"] == fake.last_request.request_id == caught.value.request_id
@@ -66,6 +67,7 @@ async def test_timeout(fake: FakeProvider, is_async: bool, records: Any) -> None
         "type": "openai.APITimeoutError",
         "message": "Request timed out.",
         "status_code": None,
+        "category": "timeout",
     }
 
 
@@ -151,5 +153,10 @@ async def test_the_callers_exception_is_the_original_object(
     assert caught.value is boom_create
     assert lm.flush(5.0)
     plain, streamed = memory_exporter.records
-    assert plain["error"] == {"type": f"{Boom.__module__}.Boom", "message": "kaput", "status_code": None}
+    assert plain["error"] == {
+        "type": f"{Boom.__module__}.Boom",
+        "message": "kaput",
+        "status_code": None,
+        "category": "other",
+    }
     assert streamed["status"] == "error" and streamed["partial"] is True and output_text(streamed) == "Hel"

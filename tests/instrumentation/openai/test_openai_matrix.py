@@ -15,6 +15,7 @@ from oai_support import (
     SYSTEM,
     TEXT,
     Surface,
+    chat_kwargs,
     output_text,
     run_async,
     run_raw_async,
@@ -77,10 +78,18 @@ async def test_one_record_per_call(
     check_record(record, s, fake)
 
 
+@pytest.mark.parametrize("usage_option", [True, False], ids=["caller-asks-usage", "sdk-asks-usage"])
 @pytest.mark.parametrize("s", SURFACES, ids=[s.id for s in SURFACES])
 async def test_result_identical_to_uninstrumented(
-    s: Surface, is_async: bool, fake: FakeProvider, memory_exporter: lm.exporters.InMemoryExporter
+    s: Surface,
+    usage_option: bool,
+    is_async: bool,
+    fake: FakeProvider,
+    memory_exporter: lm.exporters.InMemoryExporter,
 ) -> None:
+    # Without usage_option the SDK adds stream_options.include_usage itself: the usage-only chunk it
+    # makes the provider send is read for the record and withheld, so the caller sees exactly what it
+    # sees without the SDK (every chunk, every helper event, the helper's final object).
     # Same ids in both replies, so the dumps compare whole.
     fake.configure(request_id="req_same")
     client = fake.openai_client(async_=is_async)  # built before instrument(): still captured
@@ -88,9 +97,9 @@ async def test_result_identical_to_uninstrumented(
 
     async def run() -> Any:
         return (
-            await run_async(client, s, usage_option=True)
+            await run_async(client, s, usage_option=usage_option)
             if is_async
-            else run_sync(client, s, usage_option=True)
+            else run_sync(client, s, usage_option=usage_option)
         )
 
     plain = await run()
@@ -100,8 +109,11 @@ async def test_result_identical_to_uninstrumented(
     assert lm.flush(5.0)
     [record] = memory_exporter.records
     assert record["api"] == s.api and record["request_id"] == "req_same"
+    if s.name != "embeddings.create":
+        assert record["usage"]["source"] == "provider"
 
 
+@pytest.mark.parametrize("usage_option", [True, False], ids=["caller-asks-usage", "sdk-asks-usage"])
 @pytest.mark.parametrize("mode", ["raw", "streaming"])
 @pytest.mark.parametrize(
     ("name", "stream"), RAW_SURFACES, ids=[f"{n}{'-stream' if st else ''}" for n, st in RAW_SURFACES]
@@ -110,6 +122,7 @@ async def test_raw_responses(
     name: str,
     stream: bool,
     mode: str,
+    usage_option: bool,
     is_async: bool,
     fake: FakeProvider,
     memory_exporter: lm.exporters.InMemoryExporter,
@@ -121,8 +134,8 @@ async def test_raw_responses(
 
     async def run(client: Any) -> Any:
         if is_async:
-            return await run_raw_async(client, name, stream, mode, usage_option=True)
-        return run_raw_sync(client, name, stream, mode, usage_option=True)
+            return await run_raw_async(client, name, stream, mode, usage_option=usage_option)
+        return run_raw_sync(client, name, stream, mode, usage_option=usage_option)
 
     plain = await run(plain_client)
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False, flush_interval=0.05)
@@ -133,18 +146,32 @@ async def test_raw_responses(
     check_record(record, surface(name, stream), fake)
 
 
-async def test_stream_usage_is_requested_and_the_usage_chunk_reaches_the_caller(
+async def test_stream_usage_is_requested_and_its_chunk_withheld_from_the_caller(
     call: Callable[..., Any], records: Any, fake: FakeProvider, is_async: bool
 ) -> None:
     s = surface("chat.create", True)
     _, _, chunks = await call(s)
     assert fake.last_request.body["stream_options"] == {"include_usage": True}
-    # The extra final chunk is the caller's, unchanged: no choices, the usage.
-    _, last = chunks[-1]
-    assert last["choices"] == [] and last["usage"]["prompt_tokens"] == INPUT_TOKENS
+    # The caller did not ask for usage: every chunk it gets has a choice (``chunk.choices[0]`` works).
+    assert chunks and all(chunk["choices"] for _, chunk in chunks)
     [record] = records()
     assert record["usage"]["source"] == "provider"
+    assert record["usage"]["input_tokens"] == INPUT_TOKENS
     assert record["request_params"]["stream_options"] == {"include_usage": True}
+
+
+async def test_a_caller_who_asked_for_usage_gets_the_usage_chunk(
+    fake: FakeProvider, records: Any, is_async: bool
+) -> None:
+    client = fake.openai_client(async_=is_async)
+    kwargs = {**chat_kwargs(), "stream": True, "stream_options": {"include_usage": True}}
+    if is_async:
+        chunks = [c async for c in await client.chat.completions.create(**kwargs)]
+    else:
+        chunks = list(client.chat.completions.create(**kwargs))
+    assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == INPUT_TOKENS
+    [record] = records()
+    assert record["usage"]["source"] == "provider"
 
 
 @pytest.mark.parametrize("how", ["argument", "env"])

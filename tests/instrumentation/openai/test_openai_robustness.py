@@ -145,10 +145,12 @@ async def test_malformed_stream_chunks_reach_the_caller(
     events: list[Any], is_async: bool, records: Any
 ) -> None:
     client = client_for(events, sse=True, is_async=is_async)
+    # The caller asks for usage itself, so even a usage-only chunk is the caller's to see.
+    kwargs = {**chat_kwargs(), "stream": True, "stream_options": {"include_usage": True}}
     if is_async:
-        chunks = [c async for c in await client.chat.completions.create(**chat_kwargs(), stream=True)]
+        chunks = [c async for c in await client.chat.completions.create(**kwargs)]
     else:
-        chunks = list(client.chat.completions.create(**chat_kwargs(), stream=True))
+        chunks = list(client.chat.completions.create(**kwargs))
     assert len(chunks) == len(events)
     [record] = records()
     assert record["status"] == "ok" and record["partial"] is False
