@@ -202,3 +202,18 @@ def test_killed_with_a_password_never_logs_it(
         assert "s3cr3t-redis-pw" not in caplog.text
     finally:
         server.stop()
+
+
+def test_the_url_can_allow_a_slower_server(own_redis: RedisProcess, guards: list[BudgetGuard]) -> None:
+    patient = new_guard(guards, f"{own_redis.url}?socket_timeout=0.6&socket_connect_timeout=0.6")
+    default = new_guard(guards, own_redis.url)
+    assert call(patient) and call(default)
+    own_redis.freeze()
+    started = time.monotonic()
+    assert call(default)
+    default_wait = time.monotonic() - started
+    started = time.monotonic()
+    assert call(patient)
+    patient_wait = time.monotonic() - started
+    assert patient_wait >= 0.55  # a timeout never fires early
+    assert default_wait < patient_wait

@@ -17,6 +17,9 @@ the store again (see ``guard.py``). An empty ``epoch`` argument means "any" (fir
 
 from __future__ import annotations
 
+import itertools
+import time
+import uuid
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
@@ -25,6 +28,7 @@ from .rules import BudgetRule
 __all__ = [
     "WINDOW_GRACE_S",
     "CounterState",
+    "IdSource",
     "Ledger",
     "LedgerError",
     "Line",
@@ -35,6 +39,28 @@ __all__ = [
 
 # Counters outlive their window by this much, so a call reserved just before midnight can still settle.
 WINDOW_GRACE_S = 3600.0
+
+
+class IdSource:
+    """Ids unique across processes and hosts without a random draw per call (``os.urandom`` costs
+    microseconds on a busy host): a random prefix per process plus a counter. :meth:`reset` in a forked
+    child, or parent and child would hand out the same ids."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh prefix and counter (call it in a forked child)."""
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        """The next id."""
+        return f"{self._prefix}{next(self._counter):x}"
+
+    def epoch_proposal(self) -> str:
+        """A fresh epoch for a store that has none: never one this process proposed before."""
+        return f"{self._prefix}-{time.time_ns():x}-{next(self._counter):x}"
 
 
 class LedgerError(Exception):

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
 from .._secrets import mask_text, mask_url
-from .ledger import CounterState, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
+from .ledger import CounterState, IdSource, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
 
 __all__ = ["RedisLedger"]
 
@@ -200,6 +199,7 @@ class RedisLedger:
         #: The URL as log lines and error messages show it (no password, no token values).
         self.display_url = mask_url(url)
         self.timeout_s = timeout_s
+        self._ids = IdSource()
         self._own_client = client is None
         if client is None:
             try:
@@ -239,13 +239,14 @@ class RedisLedger:
     def _after_fork(self) -> None:
         # The parent's pool (its sockets and its locks, possibly held by a thread that does not exist
         # here) stays the parent's: the child gets a client of its own. Nothing is closed.
+        self._ids.reset()
         if self._own_client:
             _inherited.append(self._client)
             self._use(self._make_client())
 
     def new_id(self) -> str:
-        """A random id, unique across hosts."""
-        return uuid.uuid4().hex
+        """An id unique across hosts."""
+        return self._ids.next()
 
     @staticmethod
     def _keys(lines: Sequence[Line]) -> list[str]:
@@ -285,7 +286,7 @@ class RedisLedger:
         """See :meth:`Ledger.reserve`."""
         args = [
             epoch,
-            uuid.uuid4().hex,
+            self._ids.epoch_proposal(),
             repr(now),
             repr(expires_at),
             str(amount),
@@ -307,7 +308,7 @@ class RedisLedger:
     ) -> SettleOutcome:
         args = [
             epoch,
-            uuid.uuid4().hex,
+            self._ids.epoch_proposal(),
             f"{res_id}:{amount}",
             str(amount),
             str(actual),

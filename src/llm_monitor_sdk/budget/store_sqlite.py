@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .ledger import CounterState, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
+from .ledger import CounterState, IdSource, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_S", "SQLiteLedger"]
 
@@ -97,13 +97,15 @@ class SQLiteLedger:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._checked_mode = False
+        self._ids = IdSource()
         _instances.add(self)
 
     def new_id(self) -> str:
-        """A random id, unique across processes."""
-        return uuid.uuid4().hex
+        """An id unique across processes."""
+        return self._ids.next()
 
     def _after_fork(self) -> None:
+        self._ids.reset()
         # The parent's lock may have been held by another thread at fork time, and its connection must
         # not be used (or closed) here.
         self._lock = threading.Lock()
