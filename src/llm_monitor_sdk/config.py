@@ -8,12 +8,18 @@ A malformed value raises ``ValueError`` naming the variable and the value.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dataclass_field
 from typing import Any
+
+from ._secrets import mask_mapping_text
+
+logger = logging.getLogger("llm_monitor_sdk")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -61,14 +67,21 @@ def parse_list(text: str, variable: str, allowed: tuple[str, ...] | None = None)
 
 
 def parse_mapping(text: str, variable: str) -> dict[str, str]:
-    """``k=v,k2=v2`` (values may contain ``=``; keys and values are stripped)."""
+    """``k=v,k2=v2`` (values may contain ``=``; keys and values are stripped).
+
+    The values are secrets (bearer tokens, API keys): an error shows the keys and masks every value.
+    """
     result: dict[str, str] = {}
-    for item in text.split(","):
+    items = text.split(",")
+    for number, item in enumerate(items, 1):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"{variable}={text!r}: item {item.strip()!r} is not of the form key=value")
+            raise ValueError(
+                f"{variable}={mask_mapping_text(text)!r}: item {number} "
+                f"({mask_mapping_text(item.strip())!r}) is not of the form key=value (values are not shown)"
+            )
         result[key.strip()] = value.strip()
     return result
 
@@ -131,6 +144,11 @@ def _store(text: str, variable: str) -> str:
 
 def _exporters(text: str, variable: str) -> tuple[str, ...]:
     names = parse_list(text, variable, EXPORTER_NAMES)
+    if not names:
+        raise ValueError(
+            f"{variable}={text!r} names no exporter; use {', '.join(EXPORTER_NAMES[:-1])} or none "
+            "(none exports nothing), or unset it for the default (jsonl)"
+        )
     if "none" in names and len(names) > 1:
         raise ValueError(f"{variable}={text!r}: 'none' cannot be combined with other exporters")
     return names
@@ -442,12 +460,40 @@ def _validate_override(name: str, value: Any) -> Any:
     return value
 
 
+# Variables already warned about as unknown (one WARNING per name and process).
+_warned_unknown: set[str] = set()
+
+
+def _warn_unknown_variables(env: Mapping[str, str]) -> None:
+    """One WARNING per ``LLM_MONITOR_*`` variable that is not a setting, naming the closest one."""
+    known = {variable.name for variable in VARIABLES}
+    prefix = "LLM_MONITOR_"
+    for name in env:
+        if name in known or name in _warned_unknown or not name.upper().startswith(prefix):
+            continue
+        _warned_unknown.add(name)
+        # Compare the parts after the shared prefix, or every name would look alike.
+        tail = name.upper()[len(prefix) :]
+        tails = {variable.name[len(prefix) :]: variable.name for variable in VARIABLES}
+        close = difflib.get_close_matches(tail, list(tails), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {tails[close[0]]}?"
+            if close
+            else "no setting has a similar name (llm-monitor config --reference lists them)"
+        )
+        logger.warning(
+            "environment variable %s is not an llm-monitor-sdk setting and is ignored; %s", name, hint
+        )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from ``environ`` (default ``os.environ``) with keyword ``overrides`` on top.
 
-    Raises ``ValueError`` naming the variable (or keyword) and the bad value.
+    Raises ``ValueError`` naming the variable (or keyword) and the bad value. A misspelt
+    ``LLM_MONITOR_*`` variable gets one WARNING naming it and the closest valid name.
     """
     env = os.environ if environ is None else environ
+    _warn_unknown_variables(env)
     values: dict[str, Any] = {}
     for variable in VARIABLES:
         raw = env.get(variable.name)

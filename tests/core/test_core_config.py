@@ -194,3 +194,78 @@ def test_disabled_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
     monitor = lm.instrument(providers=[])
     assert monitor.disabled and monitor.pipeline is None
     assert lm.get_monitor() is None
+
+
+# --- errors a user can act on (issue 14 item 5) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", " ", ",", " , "])
+def test_empty_exporters_raises_instead_of_exporting_nothing(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        load_settings({"LLM_MONITOR_EXPORTERS": text})
+    assert "LLM_MONITOR_EXPORTERS" in str(info.value) and "none" in str(info.value)
+
+
+def test_empty_exporters_makes_instrument_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_MONITOR_EXPORTERS", "")
+    with pytest.raises(ValueError, match="LLM_MONITOR_EXPORTERS"):
+        lm.instrument(providers=[])
+    assert lm.get_monitor() is None
+
+
+def test_none_still_means_no_exporter() -> None:
+    assert load_settings({"LLM_MONITOR_EXPORTERS": "none"}).exporters == ("none",)
+
+
+@pytest.fixture
+def fresh_warnings() -> None:
+    config._warned_unknown.clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("LLM_MONITOR_BUDGET", "LLM_MONITOR_BUDGETS"),
+        ("LLM_MONITOR_EXPORTER", "LLM_MONITOR_EXPORTERS"),
+        ("LLM_MONITOR_SAMPLERATE", "LLM_MONITOR_SAMPLE_RATE"),
+        ("LLM_MONITOR_JSONL_PTH", "LLM_MONITOR_JSONL_PATH"),
+        ("llm_monitor_redact", "LLM_MONITOR_REDACT"),
+    ],
+)
+def test_misspelt_variable_gives_one_warning_with_the_closest_name(
+    name: str, suggestion: str, fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="llm_monitor_sdk"):
+        for _ in range(3):
+            load_settings({name: "x"})
+    warnings = [r for r in caplog.records if name in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelname == "WARNING"
+    assert f"did you mean {suggestion}?" in warnings[0].getMessage()
+
+
+def test_unrelated_variable_warning_names_no_false_suggestion(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="llm_monitor_sdk"):
+        load_settings({"LLM_MONITOR_ZZZQQQ": "1"})
+    (record,) = [r for r in caplog.records if "LLM_MONITOR_ZZZQQQ" in r.getMessage()]
+    assert "did you mean" not in record.getMessage() and "--reference" in record.getMessage()
+
+
+def test_valid_variables_and_other_prefixes_are_not_warned_about(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {variable.name: variable.default for variable in VARIABLES}
+    env.update({"OTEL_SERVICE_NAME": "svc", "LLM_MONITORING": "x", "PATH": "/bin"})
+    with caplog.at_level("WARNING", logger="llm_monitor_sdk"):
+        load_settings(env)
+    assert not [r for r in caplog.records if "not an llm-monitor-sdk setting" in r.getMessage()]
+
+
+def test_malformed_headers_error_masks_values_but_names_the_item() -> None:
+    with pytest.raises(ValueError) as info:
+        load_settings({"LLM_MONITOR_HTTP_HEADERS": "X-Team=core,Authorization Bearer sk-live-123"})
+    message = str(info.value)
+    assert "LLM_MONITOR_HTTP_HEADERS" in message and "item 2" in message and "key=value" in message
+    assert "sk-live-123" not in message and "core" not in message

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._secrets import mask_text, mask_url
 from .guard import AlertCallback, BudgetGuard
 from .ledger import Ledger
 from .rules import BudgetRule, coerce_rules, parse_rules
@@ -23,16 +24,23 @@ MODES = ("enforce", "warn")
 STORE_ERROR_POLICIES = ("open", "closed")
 
 
-def open_ledger(store: str) -> Ledger:
+def open_ledger(
+    store: str, *, timeout_s: float | None = None, variable: str = "LLM_MONITOR_BUDGET_STORE"
+) -> Ledger:
     """The ledger for ``LLM_MONITOR_BUDGET_STORE``: ``memory``, ``sqlite:///path/to.db`` (three slashes
     then a relative path; four for an absolute one) or ``redis://host:port/db`` (also ``rediss://``,
-    ``unix://``)."""
-    variable = "LLM_MONITOR_BUDGET_STORE"
+    ``unix://``).
+
+    ``timeout_s`` bounds each Redis network step (default 0.1 s). Error messages name ``variable`` once
+    and never show a password or token (see :mod:`llm_monitor_sdk._secrets`).
+    """
     if not isinstance(store, str) or not store.strip():
         raise ValueError(
-            f"{variable}: expected memory, sqlite:///path/to.db or redis://host:port/db, got {store!r}"
+            f"{variable}: expected memory, sqlite:///path/to.db or redis://host:port/db, got "
+            f"{mask_url(store) if isinstance(store, str) else store!r}"
         )
     text = store.strip()
+    shown = mask_url(text)
     if text.lower() == "memory":
         from .store_memory import MemoryLedger
 
@@ -41,7 +49,7 @@ def open_ledger(store: str) -> Ledger:
     if scheme == "sqlite":
         if not text.lower().startswith("sqlite:///") or len(text) == len("sqlite:///"):
             raise ValueError(
-                f"{variable}={store!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
+                f"{variable}={shown!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
             )
         from .store_sqlite import SQLiteLedger
 
@@ -49,19 +57,19 @@ def open_ledger(store: str) -> Ledger:
     if scheme in ("redis", "rediss", "unix"):
         parts = urlsplit(text)
         if scheme != "unix" and not parts.hostname:
-            raise ValueError(f"{variable}={store!r}: the Redis URL has no host (redis://host:port/db)")
+            raise ValueError(f"{variable}={shown!r}: the Redis URL has no host (redis://host:port/db)")
         try:
             _ = parts.port
         except ValueError:
-            raise ValueError(f"{variable}={store!r}: the Redis URL has a bad port") from None
-        from .store_redis import RedisLedger
+            raise ValueError(f"{variable}={shown!r}: the Redis URL has a bad port") from None
+        from .store_redis import DEFAULT_TIMEOUT_S, RedisLedger
 
         try:
-            return RedisLedger(text)
+            return RedisLedger(text, timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s)
         except ValueError as exc:
-            raise ValueError(f"{variable}={store!r}: {exc}") from None
+            raise ValueError(f"{variable}={shown!r}: {mask_text(str(exc))}") from None
     raise ValueError(
-        f"{variable}={store!r}: unsupported store (expected memory, sqlite:///path/to.db or redis://host:port/db)"
+        f"{variable}={shown!r}: unsupported store (expected memory, sqlite:///path/to.db or redis://host:port/db)"
     )
 
 
@@ -82,6 +90,9 @@ def build_guard(
     reservation_ttl_s: float = 600.0,
     clock: Clock | None = None,
     store_retry_s: float = 1.0,
+    store_timeout_s: float | None = None,
+    rules_variable: str | None = None,
+    store_variable: str = "LLM_MONITOR_BUDGET_STORE",
 ) -> BudgetGuard | None:
     """Validate every setting and return a guard, or ``None`` when there are no rules.
 
@@ -96,8 +107,13 @@ def build_guard(
         reservation_ttl_s: ``LLM_MONITOR_BUDGET_RESERVATION_TTL``: seconds after which an unsettled
             reservation stops counting.
         clock: injectable clock returning an aware datetime or epoch seconds (tests).
-        store_retry_s: after a store failure, seconds during which calls apply the policy without trying
-            the store again (so an outage does not add a timeout to every call).
+        store_retry_s: longest pause between two probes of an unreachable store (the first comes after
+            50 ms, then the pause doubles). Calls never wait for the probes.
+        store_timeout_s: seconds each Redis network step may take (default 0.1; the URL's own
+            ``socket_timeout`` wins). No call waits longer than that for a dead or frozen Redis.
+        rules_variable: what error messages call the rules (default ``LLM_MONITOR_BUDGETS`` for text,
+            ``budgets`` for objects); ``llm-monitor budget status --rules`` passes ``--rules``.
+        store_variable: what error messages call the store setting.
     """
     mode = _choice(mode, MODES, "LLM_MONITOR_BUDGET_MODE")
     on_store_error = _choice(on_store_error, STORE_ERROR_POLICIES, "LLM_MONITOR_BUDGET_ON_STORE_ERROR")
@@ -112,10 +128,20 @@ def build_guard(
         raise ValueError(f"on_budget_alert={on_alert!r}: expected a callable taking one alert dict")
     if not isinstance(store_retry_s, int | float) or not math.isfinite(store_retry_s) or store_retry_s < 0:
         raise ValueError(f"store_retry_s={store_retry_s!r}: expected seconds >= 0")
-    parsed = parse_rules(rules) if isinstance(rules, str) else coerce_rules(rules, "budgets")
+    if store_timeout_s is not None and (
+        isinstance(store_timeout_s, bool)
+        or not isinstance(store_timeout_s, int | float)
+        or not math.isfinite(store_timeout_s)
+        or store_timeout_s <= 0
+    ):
+        raise ValueError(f"store_timeout_s={store_timeout_s!r}: expected seconds > 0")
+    if isinstance(rules, str):
+        parsed = parse_rules(rules, rules_variable or "LLM_MONITOR_BUDGETS")
+    else:
+        parsed = coerce_rules(rules, rules_variable or "budgets")
     if not isinstance(store, str):
-        raise ValueError(f"LLM_MONITOR_BUDGET_STORE={store!r}: expected a string")
-    ledger = open_ledger(store)
+        raise ValueError(f"{store_variable}={store!r}: expected a string")
+    ledger = open_ledger(store, timeout_s=store_timeout_s, variable=store_variable)
     if not parsed:
         ledger.close()
         return None
@@ -128,14 +154,5 @@ def build_guard(
         reservation_ttl_s=float(reservation_ttl_s),
         clock=clock,
         store_retry_s=float(store_retry_s),
-        store_name=_redact(store.strip()),
+        store_name=mask_url(store.strip()),
     )
-
-
-def _redact(store: str) -> str:
-    """The store URL without a password, for log lines."""
-    parts = urlsplit(store)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return store

@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 
-from .ledger import CounterState, Line, ReserveOutcome
+from .ledger import CounterState, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
 
 __all__ = ["MemoryLedger"]
 
@@ -24,10 +24,11 @@ _instances: weakref.WeakSet[MemoryLedger] = weakref.WeakSet()
 
 
 class _Counter:
-    __slots__ = ("alerted", "expire_at", "reserved", "spent")
+    __slots__ = ("alerted", "expire_at", "floor", "reserved", "spent")
 
     def __init__(self, expire_at: float | None) -> None:
         self.spent = 0
+        self.floor = 0
         self.reserved = 0
         self.alerted = False
         self.expire_at = expire_at
@@ -35,6 +36,9 @@ class _Counter:
 
 class MemoryLedger:
     """Counters in a dict guarded by one lock; reservations expire lazily on the next reserve."""
+
+    #: Only this process uses it, and it cannot be unreachable.
+    shared = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -72,7 +76,14 @@ class MemoryLedger:
         return expired
 
     def reserve(
-        self, lines: Sequence[Line], amount: int, res_id: str, now: float, expires_at: float, enforce: bool
+        self,
+        lines: Sequence[Line],
+        amount: int,
+        res_id: str,
+        now: float,
+        expires_at: float,
+        enforce: bool,
+        epoch: str = "",
     ) -> ReserveOutcome:
         """See :meth:`Ledger.reserve`."""
         with self._lock:
@@ -106,8 +117,8 @@ class MemoryLedger:
         return True
 
     def settle(
-        self, lines: Sequence[Line], amount: int, res_id: str, actual: int, now: float
-    ) -> list[tuple[int, int]]:
+        self, lines: Sequence[Line], amount: int, res_id: str, actual: int, now: float, epoch: str = ""
+    ) -> SettleOutcome:
         """See :meth:`Ledger.settle`."""
         fired: list[tuple[int, int]] = []
         with self._lock:
@@ -120,12 +131,42 @@ class MemoryLedger:
                 if not counter.alerted and counter.spent > 0 and counter.spent >= line.soft:
                     counter.alerted = True
                     fired.append((index, counter.spent))
-        return fired
+        return SettleOutcome(fired)
 
-    def release(self, lines: Sequence[Line], amount: int, res_id: str, now: float) -> None:
+    def release(
+        self, lines: Sequence[Line], amount: int, res_id: str, now: float, epoch: str = ""
+    ) -> SettleOutcome:
         """See :meth:`Ledger.release`."""
         with self._lock:
             self._drop(res_id)
+        return SettleOutcome([])
+
+    def probe(self, proposal: str) -> str:
+        """See :meth:`Ledger.probe`: this store never loses its data while the process lives."""
+        return "memory"
+
+    def write_back(
+        self, entries: Sequence[tuple[Line, int, int]], epoch: str, now: float
+    ) -> WriteBackOutcome:
+        """See :meth:`Ledger.write_back` (the guard never needs it for this store)."""
+        spents: list[int] = []
+        fired: list[tuple[int, int]] = []
+        with self._lock:
+            for index, (line, floor, add) in enumerate(entries):
+                counter = self._counters.get(line.counter)
+                if counter is None:
+                    counter = self._counters[line.counter] = _Counter(line.expire_at)
+                if floor > counter.floor:
+                    counter.spent += floor - counter.floor
+                    counter.floor = floor
+                if floor > 0 and floor >= line.soft:
+                    counter.alerted = True
+                counter.spent += add
+                if counter.spent > 0 and counter.spent >= line.soft and not counter.alerted:
+                    counter.alerted = True
+                    fired.append((index, counter.spent))
+                spents.append(counter.spent)
+        return WriteBackOutcome(tuple(spents), fired)
 
     def status(self, targets: Sequence[tuple[str, str]], now: float) -> list[CounterState]:
         """See :meth:`Ledger.status`."""

@@ -3,37 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 
 def _status(args: argparse.Namespace) -> int:
+    from .._secrets import mask_text
     from ..budget import build_guard, render_status
     from ..budget.ledger import LedgerError
     from ..config import load_settings
 
-    settings = load_settings()
-    if args.store:
-        settings = settings.replace(budget_store=args.store)
-    if args.rules:
-        settings = settings.replace(budgets=args.rules)
-    if not settings.budgets:
+    # A flag replaces its variable: a malformed variable the flag overrides is not an error, and an
+    # error in the flag's value names the flag, not the variable.
+    env = dict(os.environ)
+    if args.rules is not None:
+        env.pop("LLM_MONITOR_BUDGETS", None)
+    if args.store is not None:
+        env.pop("LLM_MONITOR_BUDGET_STORE", None)
+    try:
+        settings = load_settings(env)
+    except ValueError as exc:
+        print(f"configuration error: {mask_text(str(exc))}", file=sys.stderr)
+        return 2
+    rules = args.rules if args.rules is not None else settings.budgets
+    store = args.store if args.store is not None else settings.budget_store
+    if not rules:
         print("no budget rules: set LLM_MONITOR_BUDGETS (or pass --rules)", file=sys.stderr)
         return 1
-    guard = build_guard(
-        settings.budgets,
-        store=settings.budget_store,
-        mode=settings.budget_mode,
-        on_store_error=settings.budget_on_store_error,
-        reservation_ttl_s=settings.budget_reservation_ttl,
-    )
+    try:
+        guard = build_guard(
+            rules,
+            store=store,
+            mode=settings.budget_mode,
+            on_store_error=settings.budget_on_store_error,
+            reservation_ttl_s=settings.budget_reservation_ttl,
+            rules_variable="--rules" if args.rules is not None else None,
+            store_variable="--store" if args.store is not None else "LLM_MONITOR_BUDGET_STORE",
+        )
+    except ValueError as exc:
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
+        return 2
     if guard is None:
         print("no budget rules", file=sys.stderr)
         return 1
     try:
         print(render_status(guard.status()))
     except LedgerError as exc:
-        print(f"cannot read the budget store: {exc}", file=sys.stderr)
+        print(f"cannot read the budget store: {mask_text(str(exc))}", file=sys.stderr)
         return 1
     finally:
         guard.close()

@@ -1,4 +1,9 @@
-"""``llm-monitor config``: the effective configuration, or the variable reference."""
+"""``llm-monitor config``: the effective configuration, or the variable reference.
+
+Secrets never reach the output: URLs lose their passwords and token-like query values (the alert
+webhook its path too: webhook URLs carry their secret there), header values and the redaction key are
+masked (see :mod:`llm_monitor_sdk._secrets`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,22 @@ import sys
 from typing import Any
 
 
+def _shown(name: str, value: Any) -> Any:
+    from .._secrets import mask_headers, mask_text, mask_url
+
+    if name == "redact_key":
+        return "<set>" if value else value
+    if name == "http_headers":
+        return mask_headers(value)
+    if name == "alert_webhook" and isinstance(value, str):
+        return mask_url(value, path=True)
+    if isinstance(value, str):
+        return mask_text(value)  # URLs anywhere in it (store, collector, runbooks) lose their secrets
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
+    from .._secrets import mask_text
     from ..config import configuration_reference, load_settings
 
     if args.reference:
@@ -16,12 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
     except ValueError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        print(f"configuration error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
     for name, value in sorted(vars(settings).items()):
-        if name in ("redact_key", "http_headers") and value:
-            value = "<set>"
-        print(f"{name} = {value!r}")
+        print(f"{name} = {_shown(name, value)!r}")
     return 0
 
 
