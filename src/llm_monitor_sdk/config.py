@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from ._secrets import mask_mapping_text
+from ._secrets import mask_mapping_text, mask_url
 
 logger = logging.getLogger("llm_monitor_sdk")
 
@@ -139,7 +139,9 @@ def _store(text: str, variable: str) -> str:
         if value.startswith("sqlite:///") and len(value) == len("sqlite:///"):
             raise ValueError(f"{variable}={text!r}: sqlite:/// needs a file path")
         return value
-    raise ValueError(f"{variable}={text!r}: expected memory, sqlite:///path/to.db or redis://host:port/db")
+    raise ValueError(
+        f"{variable}={mask_url(text)!r}: expected memory, sqlite:///path/to.db or redis://host:port/db"
+    )
 
 
 def _exporters(text: str, variable: str) -> tuple[str, ...]:

@@ -277,11 +277,6 @@ def test_instrumented_faulty_run_leaks_nothing_outside_the_exporters(
     assert_clean(*(t for t in logs if not t.startswith("llm_monitor_sdk.exporters")), *faulty_run["errors"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exporters/http.py logs self.url unmasked; fixed by the _secrets call sites listed in the "
-    "budget branch report (remove this marker when they are applied)",
-)
 def test_instrumented_faulty_run_leaks_nothing_from_the_exporters(faulty_run: dict[str, list[str]]) -> None:
     assert any(text.startswith("llm_monitor_sdk.exporters") for text in faulty_run["logs"])
     assert_clean(*faulty_run["logs"])

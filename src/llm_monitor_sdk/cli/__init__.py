@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from .._secrets import mask_text
+
 #: Command-group modules of this package, in the order ``llm-monitor --help`` lists them.
 COMMAND_MODULES = ("demo", "report", "tail", "budget", "config")
 
@@ -30,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
 
 

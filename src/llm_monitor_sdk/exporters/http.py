@@ -38,6 +38,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._secrets import mask_text, mask_url
 from .._version import __version__
 from ..record import RecordDict
 from ._base import encoded_records
@@ -115,8 +116,10 @@ class HTTPExporter:
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"HTTPExporter url must be an absolute http(s) URL, got {url!r}")
+            raise ValueError(f"HTTPExporter url must be an absolute http(s) URL, got {mask_url(url)!r}")
         self.url = url
+        #: The URL as logs show it (passwords and token-like query values masked).
+        self.display_url = mask_url(url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port
@@ -292,8 +295,9 @@ class HTTPExporter:
                     self._replay(entry)
                 elif item is not None:
                     self._send_pending(item)
-            except Exception:  # an SDK bug must not kill the sender
-                logger.exception("llm-monitor: HTTPExporter sender error")
+            except Exception as exc:  # an SDK bug must not kill the sender
+                # No traceback: exception texts (InvalidURL, ...) can carry the URL's token.
+                logger.error("llm-monitor: HTTPExporter sender error: %s", mask_text(repr(exc)))
 
     def _next_work(self) -> tuple[_Pending | None, SpoolEntry | None]:
         """Block until there is something to attempt; (None, None) means stop."""
@@ -434,7 +438,10 @@ class HTTPExporter:
         self._warned_rejected = True
         text = body[:_BODY_LOG_LIMIT].decode("utf-8", "replace")
         logger.error(
-            "llm-monitor: HTTP endpoint %s rejected a batch with %d (not retried): %s", self.url, status, text
+            "llm-monitor: HTTP endpoint %s rejected a batch with %d (not retried): %s",
+            self.display_url,
+            status,
+            mask_text(text),
         )
 
     def _note_unreachable(self, exc: BaseException) -> None:
@@ -442,8 +449,8 @@ class HTTPExporter:
             self._warned_unreachable = True
             logger.warning(
                 "llm-monitor: HTTP endpoint %s unreachable (%s); retrying%s",
-                self.url,
-                exc,
+                self.display_url,
+                mask_text(str(exc)),
                 ", spooling to disk" if self._spool is not None else "",
             )
 

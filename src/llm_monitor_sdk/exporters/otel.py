@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
+from .._secrets import mask_text
 from .._version import __version__
 from ..record import RecordDict
 from ._otel_mapping import (
@@ -174,8 +175,8 @@ class OTelExporter:
             if flush is not None:
                 try:
                     ok = bool(flush(millis)) and ok
-                except Exception:
-                    logger.debug("llm-monitor: force_flush failed", exc_info=True)
+                except Exception as exc:
+                    logger.debug("llm-monitor: force_flush failed: %s", mask_text(repr(exc)))
                     ok = False
         return ok
 
@@ -261,8 +262,8 @@ class OTelExporter:
             chunk = spans[start : start + self.max_export_batch]
             try:
                 result = self._span_exporter.export(chunk)
-            except Exception:
-                logger.debug("llm-monitor: span exporter raised", exc_info=True)
+            except Exception as exc:
+                logger.debug("llm-monitor: span exporter raised: %s", mask_text(repr(exc)))
                 result = SpanExportResult.FAILURE
             if result is SpanExportResult.SUCCESS:
                 self._count("spans_exported", len(chunk))
