@@ -96,6 +96,16 @@ def _tool_call_part(call: Any) -> dict[str, Any]:
     }
 
 
+def _function_call_part(function_call: Any) -> dict[str, Any]:
+    """The deprecated ``function_call`` of a message, as a ``tool_call`` part without an id."""
+    return {
+        "type": "tool_call",
+        "id": None,
+        "name": field(function_call, "name"),
+        "arguments": field(function_call, "arguments"),
+    }
+
+
 def _chat_message(message: Any) -> dict[str, Any]:
     role = field(message, "role") or "user"
     if role == "tool":
@@ -114,14 +124,7 @@ def _chat_message(message: Any) -> dict[str, Any]:
         parts.append(_tool_call_part(call))
     function_call = field(message, "function_call")
     if function_call is not None:
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": None,
-                "name": field(function_call, "name"),
-                "arguments": field(function_call, "arguments"),
-            }
-        )
+        parts.append(_function_call_part(function_call))
     result = {"role": role, "parts": parts}
     name = field(message, "name")
     if isinstance(name, str):
@@ -263,7 +266,7 @@ def _completion_text(choice: Any) -> str | None:
 
 
 def _new_choice() -> dict[str, Any]:
-    return {"text": [], "refusal": [], "tools": {}, "reason": None}
+    return {"text": [], "refusal": [], "tools": {}, "function": None, "reason": None}
 
 
 class _OpenAIAdapter(Adapter):
@@ -292,6 +295,8 @@ _CHAT_PARAMS = (
     "logit_bias",
     "response_format",
     "tools",
+    "functions",
+    "function_call",
     "tool_choice",
     "parallel_tool_calls",
     "reasoning_effort",
@@ -360,6 +365,9 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                 parts.append({"type": "refusal", "content": refusal})
             for call in field(message, "tool_calls") or ():
                 parts.append(_tool_call_part(call))
+            function_call = field(message, "function_call")  # deprecated ``functions`` API
+            if function_call is not None:
+                parts.append(_function_call_part(function_call))
             outputs.append(
                 {"role": field(message, "role") or "assistant", "parts": parts, "finish_reason": reasons[-1]}
             )
@@ -387,6 +395,18 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                     state["text"].append(field(delta, "content"))
                 if field(delta, "refusal"):
                     state["refusal"].append(field(delta, "refusal"))
+                function_call = field(delta, "function_call")
+                if function_call is not None:
+                    legacy = state["function"]
+                    if legacy is None:
+                        legacy = state["function"] = {
+                            "type": "tool_call",
+                            "id": None,
+                            "name": None,
+                            "arguments": "",
+                        }
+                    legacy["name"] = field(function_call, "name") or legacy["name"]
+                    legacy["arguments"] += field(function_call, "arguments") or ""
                 for call in field(delta, "tool_calls") or ():
                     tool = state["tools"].setdefault(
                         field(call, "index") or 0,
@@ -407,6 +427,8 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
             if state["refusal"]:
                 parts.append({"type": "refusal", "content": "".join(state["refusal"])})
             parts.extend(state["tools"][i] for i in sorted(state["tools"]))
+            if state["function"] is not None:
+                parts.append(state["function"])
             reason = state["reason"]
             if isinstance(reason, str):
                 reasons.append(reason)
