@@ -93,6 +93,9 @@ _EXTRA_SCALARS = (
     "latency_ms",
     "ttft_ms",
     "request_id",
+    "variant",
+    "prompt_fingerprint",
+    "priced_model",
 )
 _EXTRA_JSON = ("metadata", "redactions", "budget_alerts")
 
@@ -204,11 +207,20 @@ def _llm_call_attributes(record: RecordDict, attrs: dict[str, Any], capture_cont
     _set(attrs, "gen_ai.prompt.version", record.get("prompt_version"))
     if record.get("partial"):
         attrs[PREFIX + "partial"] = True
+    error = record.get("error")
+    if isinstance(error, Mapping):
+        _set(attrs, PREFIX + "error.category", error.get("category"))
+    safety = record.get("safety")
+    if isinstance(safety, Mapping):
+        attrs[PREFIX + "safety.content_filtered"] = bool(safety.get("content_filtered"))
+        attrs[PREFIX + "safety.refusal"] = bool(safety.get("refusal"))
     if capture_content:
         for field, attribute in (
             ("system_instructions", "gen_ai.system_instructions"),
             ("input_messages", "gen_ai.input.messages"),
             ("output_messages", "gen_ai.output.messages"),
+            ("retrieval_sources", PREFIX + "retrieval_sources"),
+            ("reference", PREFIX + "reference"),
         ):
             if record.get(field):
                 attrs[attribute] = _compact(record[field])
