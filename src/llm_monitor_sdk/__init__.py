@@ -19,7 +19,7 @@ from .context import ContextThreadPoolExecutor, bind_context, context, current_t
 from .errors import BudgetExceededError
 
 if TYPE_CHECKING:
-    from .record import ErrorInfo, Record, Usage
+    from ._record_models import ErrorInfo, Record, Usage
 
 # The pydantic record models cost ~30 ms to build; they load when first used (``lm.Record``).
 _LAZY = frozenset({"ErrorInfo", "Record", "Usage"})
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from . import record
 
-        value = getattr(record, name)
+        value = getattr(record, name)  # record.py builds the pydantic models on first use
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -151,4 +151,5 @@ def stats() -> dict[str, Any]:
 
 def get_monitor() -> Monitor | None:
     """The active monitor, if any."""
-    return _runtime.active
+    monitor: Monitor | None = _runtime.active
+    return monitor

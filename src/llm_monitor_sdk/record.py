@@ -15,11 +15,12 @@ the dict shape), so importing this module stays cheap.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for type checkers only: the models load lazily (see __getattr__)
     from ._record_models import BudgetAlert, ErrorInfo, Message, MessagePart, Record, Usage
 
 #: Records only ever gain fields; this changes only when a field changes meaning.
@@ -330,9 +331,7 @@ _MODELS = frozenset({"BudgetAlert", "ErrorInfo", "Message", "MessagePart", "Reco
 def __getattr__(name: str) -> Any:
     # PEP 562: build the pydantic models the first time one is asked for.
     if name in _MODELS:
-        from . import _record_models
-
-        value = getattr(_record_models, name)
+        value = getattr(importlib.import_module(f"{__package__}._record_models"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
