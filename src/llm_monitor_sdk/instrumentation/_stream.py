@@ -33,17 +33,29 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
         call.stream = wrapped
         self._self_keep = _chunk_keeper(call.adapter, chunks)
         self._self_hidden = call.request.hidden
+        # Built lazily on the first chunk: a stream that is never iterated needs no stepper, and the
+        # wrapped object's __next__/__anext__ may only exist once it is entered.
+        self._self_next = self._first_step
 
-    def _keep_failed(self, chunk: Any, exc: Exception) -> None:
-        # A sink that failed keeps the chunk itself, then steps aside for the rest of the stream.
+    def _first_step(self) -> Any:
+        step = self._stepper()
+        self._self_next = step
+        return step()
+
+    def _stepper(self) -> Callable[[], Any]:
+        raise NotImplementedError
+    def _keep_failed(self, chunk: Any, exc: Exception) -> Callable[[Any], Any]:
+        """A sink that failed keeps the chunk itself, then steps aside for the rest of the stream:
+        returns the plain ``append`` to use from now on."""
         call = self._self_call
         report_internal_error(f"{call.adapter.provider}.chunk_sink", exc)
         chunks = call.chunks
         if chunks is None:  # not reachable: __init__ set the list
-            return
+            chunks = call.chunks = []
         self._self_keep = chunks.append
         if not chunks or chunks[-1] is not chunk:
             chunks.append(chunk)
+        return chunks.append
 
     def _is_hidden(self, chunk: Any) -> bool:
         """Whether ``chunk`` is one the SDK asked for and the caller did not (recorded, not handed out)."""
@@ -79,24 +91,41 @@ class SyncStreamProxy(_StreamProxyBase):
         return self
 
     def __next__(self) -> Any:
+        return self._self_next()
+
+    def _stepper(self) -> Callable[[], Any]:
+        """The per-chunk step, built once per stream as a closure over locals: attribute lookups on a
+        wrapt proxy cost more than the rest of the step, so none happen per chunk."""
         call = self._self_call
-        while True:
-            try:
-                chunk = self.__wrapped__.__next__()
-            except StopIteration:
-                call.finish(complete=True)
-                raise
-            except BaseException as exc:
-                call.finish(error=exc, complete=False)
-                raise
-            if call.t_first is None:
-                call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
-            try:
-                self._self_keep(chunk)
-            except Exception as exc:
-                self._keep_failed(chunk, exc)
-            if self._self_hidden is None or not self._is_hidden(chunk):
-                return chunk
+        wrapped_next = self.__wrapped__.__next__
+        keep = self._self_keep
+        hidden = self._self_hidden
+        mark = call.mark_first_chunk
+
+        def step() -> Any:
+            nonlocal keep, hidden
+            while True:
+                try:
+                    chunk = wrapped_next()
+                except StopIteration:
+                    call.finish(complete=True)
+                    raise
+                except BaseException as exc:
+                    call.finish(error=exc, complete=False)
+                    raise
+                if call.t_first is None:
+                    mark(chunk)  # sees the real chunk, before any compaction
+                try:
+                    keep(chunk)
+                except Exception as exc:
+                    keep = self._keep_failed(chunk, exc)
+                if hidden is None:
+                    return chunk
+                if not self._is_hidden(chunk):
+                    hidden = self._self_hidden
+                    return chunk
+
+        return step
 
     def __enter__(self) -> SyncStreamProxy:
         enter = getattr(self.__wrapped__, "__enter__", None)
@@ -126,25 +155,41 @@ class AsyncStreamProxy(_StreamProxyBase):
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
-    async def __anext__(self) -> Any:
+    def __anext__(self) -> Any:
+        return self._self_next()
+
+    def _stepper(self) -> Callable[[], Any]:
+        """As for sync streams: the per-chunk step as a coroutine function over locals."""
         call = self._self_call
-        while True:
-            try:
-                chunk = await self.__wrapped__.__anext__()
-            except StopAsyncIteration:
-                call.finish(complete=True)
-                raise
-            except BaseException as exc:
-                call.finish(error=exc, complete=False)
-                raise
-            if call.t_first is None:
-                call.mark_first_chunk(chunk)  # sees the real chunk, before any compaction
-            try:
-                self._self_keep(chunk)
-            except Exception as exc:
-                self._keep_failed(chunk, exc)
-            if self._self_hidden is None or not self._is_hidden(chunk):
-                return chunk
+        wrapped_anext = self.__wrapped__.__anext__
+        keep = self._self_keep
+        hidden = self._self_hidden
+        mark = call.mark_first_chunk
+
+        async def step() -> Any:
+            nonlocal keep, hidden
+            while True:
+                try:
+                    chunk = await wrapped_anext()
+                except StopAsyncIteration:
+                    call.finish(complete=True)
+                    raise
+                except BaseException as exc:
+                    call.finish(error=exc, complete=False)
+                    raise
+                if call.t_first is None:
+                    mark(chunk)  # sees the real chunk, before any compaction
+                try:
+                    keep(chunk)
+                except Exception as exc:
+                    keep = self._keep_failed(chunk, exc)
+                if hidden is None:
+                    return chunk
+                if not self._is_hidden(chunk):
+                    hidden = self._self_hidden
+                    return chunk
+
+        return step
 
     async def __aenter__(self) -> AsyncStreamProxy:
         enter = getattr(self.__wrapped__, "__aenter__", None)
