@@ -103,6 +103,10 @@ class RedactionConfig:
         hash_user_id: replace ``user_id`` with its keyed hash.
         custom_detectors: extra detectors: objects with ``entity`` and ``find(text)`` (see
             :class:`Detector`), :class:`RegexDetector` instances, or ``(ENTITY_NAME, regex)`` pairs.
+        accelerator: the compiled prefilter of the ``fast`` extra. ``None`` (default): read
+            ``LLM_MONITOR_REDACT_ACCELERATOR`` (``auto``: use it when installed; ``off``; ``on``);
+            ``False``: always the pure-Python path; ``True``: required (``ValueError`` when missing).
+            Findings are the same either way; only the speed differs.
     """
 
     enabled: bool = True
@@ -111,6 +115,7 @@ class RedactionConfig:
     key: str | bytes | None = None
     hash_user_id: bool = False
     custom_detectors: list[CustomDetector] = field(default_factory=list)
+    accelerator: bool | None = None
 
     @classmethod
     def coerce(cls, value: Any) -> RedactionConfig:

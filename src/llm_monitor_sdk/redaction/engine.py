@@ -27,6 +27,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _prefilter as _pf
 from ._base import Detector
 from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
 from .strategies import DEFAULT_STRATEGY, STRATEGIES, dropped, keyed_hash, normalize, partial
@@ -50,7 +51,7 @@ class _Builtins:
     happens when the first record is redacted, on the export worker, not at ``instrument()`` time.
     """
 
-    __slots__ = ("factories", "gates", "run_profile", "types")
+    __slots__ = ("conditions", "factories", "gates", "run_profile", "types")
 
     def __init__(self) -> None:
         from ._numeric import run_profile
@@ -81,6 +82,17 @@ class _Builtins:
             EmailDetector: _AT,
         }
         self.run_profile: Callable[[str], Profile] = run_profile
+        # With the accelerator: the prefilter bits of which one must be set before the detector runs
+        # (``_prefilter._CONDITIONS``). ``SECRET`` gets the bits themselves: the rule families to try.
+        self.conditions: dict[type, int] = {
+            SecretDetector: _pf.SECRET_ANY,
+            IBANDetector: _pf.IBAN,
+            CreditCardDetector: _pf.CARD,
+            SSNDetector: _pf.SSN,
+            EmailDetector: _pf.EMAIL,
+            IPAddressDetector: _pf.IPV4 | _pf.IPV6,
+            PhoneDetector: _pf.PHONE,
+        }
 
 
 _builtins_loaded: _Builtins | None = None
@@ -156,6 +168,8 @@ class Redactor:
     ``stats`` holds process-lifetime counters: ``records``, ``redactions`` (matches replaced),
     ``detector_errors``, ``detectors_disabled`` and ``fields_failed``. ``builtin`` names built-in entity
     types whose detectors are created (and their regexes compiled) on first use, after ``detectors``.
+    ``accelerator=True`` puts the compiled prefilter of the ``fast`` extra in front of the built-in
+    detectors (same findings, fewer detector runs); without the extra installed it has no effect.
     """
 
     def __init__(
@@ -167,8 +181,12 @@ class Redactor:
         hash_user_id: bool = False,
         enabled: bool = True,
         builtin: Sequence[str] = (),
+        accelerator: bool = False,
     ) -> None:
         self.enabled = enabled
+        self._accelerate = accelerator
+        self._prefilter: _pf.Prefilter | None = None
+        self._fast_plan: tuple[tuple[int, Detector, int], ...] = ()
         self._cache: dict[str, list[tuple[int, int, str]]] = {}
         self._cache_chars = 0
         self._detectors: tuple[Detector, ...] = tuple(detectors)
@@ -197,19 +215,31 @@ class Redactor:
         self._ensure_ready()
         return [d.entity for d in self._detectors]
 
+    @property
+    def accelerated(self) -> bool:
+        """True when the compiled prefilter runs in front of the built-in detectors."""
+        self._ensure_ready()
+        return self._prefilter is not None
+
     def _ensure_ready(self) -> None:
         # Built-in detectors are created on first use: on the export worker, not at instrument() time.
+        # Everything is built into locals and published at the end, so a thread that stops half-way
+        # (a fork in the child) leaves the redactor as it was, ready to be set up again.
         if self._ready:
             return
         with self._ready_lock:
             if self._ready:
                 return
             builtins = _builtins()
-            self._detectors = (*self._detectors, *(builtins.factories[e]() for e in self._pending))
+            detectors = (*self._detectors, *(builtins.factories[e]() for e in self._pending))
+            prefilter = _pf.build() if self._accelerate else None
+            self._detectors = detectors
             self._pending = ()
-            self._plan = _plan(self._detectors)
-            self._builtin_only = all(type(d) in builtins.types for d in self._detectors)
+            self._plan = _plan(detectors)
+            self._fast_plan = _fast_plan(detectors)
+            self._builtin_only = all(type(d) in builtins.types for d in detectors)
             self._run_profile = builtins.run_profile
+            self._prefilter = prefilter
             self._ready = True
 
     def strategy_for(self, entity: str) -> str:
@@ -426,6 +456,8 @@ class Redactor:
 
     def _scan(self, text: str) -> list[tuple[int, int, str]] | None:
         """Non-overlapping matches sorted by start, or ``None`` when a detector failed."""
+        if self._prefilter is not None:
+            return self._scan_prefiltered(text, self._prefilter.scan(text))
         found: list[tuple[int, int, int, str]] = []
         size = len(text)
         profile = None
@@ -453,26 +485,36 @@ class Redactor:
             except Exception:
                 self._disable(detector)
                 return None
-        if not found:
+        return _resolve(found)
+
+    def _scan_prefiltered(self, text: str, mask: int) -> list[tuple[int, int, str]] | None:
+        # The accelerated path: a built-in detector runs only when the prefilter found its condition
+        # in the string (``need`` is 0 for custom detectors: they always run). ``SECRET`` is told which
+        # of its rule families to try.
+        if not mask and self._builtin_only:
             return _NO_SPANS
-        if len(found) > 1:
-            found.sort()
-        # Higher-priority detectors win overlaps (a URL password over the email it resembles). ``kept``
-        # stays sorted by start, so one bisect finds the only neighbours that could overlap.
-        kept: list[tuple[int, int, str]] = []
-        for _, start, neg_end, entity in found:
-            end = -neg_end  # sorted longest first among equal starts
-            i = bisect_left(kept, (start,))
-            if (i and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
+        found: list[tuple[int, int, int, str]] = []
+        size = len(text)
+        for rank, detector, need in self._fast_plan:
+            if need and not mask & need:
                 continue
-            kept.insert(i, (start, end, entity))
-        return kept
+            try:
+                spans = detector.find_parts(text, mask) if need == _pf.SECRET_ANY else detector.find(text)  # type: ignore[attr-defined]
+                for start, end in spans:
+                    if not (type(start) is int and type(end) is int and 0 <= start < end <= size):
+                        raise ValueError(f"detector returned an invalid span ({start!r}, {end!r})")
+                    found.append((rank, start, -end, detector.entity))
+            except Exception:
+                self._disable(detector)
+                return None
+        return _resolve(found)
 
     def _disable(self, detector: Detector) -> None:
         self.stats["detector_errors"] += 1
         self.stats["detectors_disabled"] += 1
         self._detectors = tuple(d for d in self._detectors if d is not detector)
         self._plan = _plan(self._detectors)
+        self._fast_plan = _fast_plan(self._detectors)
         self._cache.clear()  # cached spans came from a detector set that no longer exists
         self._cache_chars = 0
         logger.warning(
@@ -493,10 +535,33 @@ class Redactor:
         return f"<{entity}_{n}>"
 
 
+def _resolve(found: list[tuple[int, int, int, str]]) -> list[tuple[int, int, str]]:
+    """``(rank, start, -end, entity)`` matches to non-overlapping ``(start, end, entity)`` by start."""
+    if not found:
+        return _NO_SPANS
+    if len(found) > 1:
+        found.sort()
+    # Higher-priority detectors win overlaps (a URL password over the email it resembles). ``kept``
+    # stays sorted by start, so one bisect finds the only neighbours that could overlap.
+    kept: list[tuple[int, int, str]] = []
+    for _, start, neg_end, entity in found:
+        end = -neg_end  # sorted longest first among equal starts
+        i = bisect_left(kept, (start,))
+        if (i and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
+            continue
+        kept.insert(i, (start, end, entity))
+    return kept
+
+
 def _plan(detectors: tuple[Detector, ...]) -> tuple[tuple[int, Detector, int], ...]:
     # Ranks are positions in the full list, so priorities survive a disabled detector.
     gates = _builtins().gates
     return tuple((rank, d, gates.get(type(d), _ALWAYS)) for rank, d in enumerate(detectors))
+
+
+def _fast_plan(detectors: tuple[Detector, ...]) -> tuple[tuple[int, Detector, int], ...]:
+    conditions = _builtins().conditions
+    return tuple((rank, d, conditions.get(type(d), 0)) for rank, d in enumerate(detectors))
 
 
 def _failed_field(name: str) -> Any:
@@ -522,7 +587,8 @@ def build_redactor(
             so that a ``ValueError`` names the variable the user must fix.
 
     Raises:
-        ValueError: an unknown entity type or strategy, or a malformed custom detector.
+        ValueError: an unknown entity type or strategy, a malformed custom detector, or an accelerator
+            that is required (``accelerator=True``, ``LLM_MONITOR_REDACT_ACCELERATOR=on``) but missing.
     """
     cfg = config if isinstance(config, RedactionConfig) else RedactionConfig.coerce(config)
     src = dict(source or {})
@@ -553,9 +619,16 @@ def build_redactor(
     key = cfg.key.encode() if isinstance(cfg.key, str) else cfg.key
     if not key and (cfg.hash_user_id or "hash" in cfg.strategies.values()):
         key = process_key()
-    # Everything above can reject the configuration; the built-in detectors compile on first use.
+    accelerator = _pf.resolve(cfg.accelerator)
+    # Everything above can reject the configuration; the built-in detectors (and the accelerator's
+    # database) compile on first use.
     return Redactor(
-        custom, strategies=cfg.strategies, key=key or None, hash_user_id=cfg.hash_user_id, builtin=enabled
+        custom,
+        strategies=cfg.strategies,
+        key=key or None,
+        hash_user_id=cfg.hash_user_id,
+        builtin=enabled,
+        accelerator=accelerator,
     )
 
 

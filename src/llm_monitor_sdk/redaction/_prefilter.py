@@ -1,0 +1,286 @@
+"""The optional compiled prefilter: one pass over a string tells which built-in detectors can match.
+
+With the ``fast`` extra installed (``pip install 'llm-monitor-sdk[fast]'``, which brings ``google-re2``),
+every string the engine scans first goes through one RE2 set (one DFA) that holds, for each built-in
+detector (and for each independent rule family of ``SECRET``), a pattern that every match of that
+detector contains: a *necessary condition*. The scan answers with a bit mask of the conditions that
+occur; the engine then runs only the detectors whose condition occurs, and hands ``SECRET`` the rule
+families to try. Most prompts hold no candidate at all and cost one scan.
+
+Why findings are identical to the pure-Python path: a detector is skipped only when its condition
+does not occur in the string, and then the detector would have found nothing; a detector that does
+run is the same Python code, on the same string, as without the prefilter. Each condition is written
+to be a superset of what its detector accepts (see the comments on ``_CONDITIONS`` and
+``docs/redaction.md``), and ``tests/redaction/test_prefilter.py`` checks each one against its
+detector; the corpus tests run both paths and compare their findings.
+
+The scan runs on the UTF-8 bytes of the string, read as Latin-1 (one byte, one character). Every
+condition is built from ASCII classes and literals, which never match a byte of a non-ASCII
+character; negated classes match such bytes, and repetitions either count ASCII characters or are
+unbounded, so each condition stays a superset on any text. ``docs/redaction.md`` explains why RE2
+rather than Hyperscan or pyahocorasick (measured).
+
+``LLM_MONITOR_REDACT_ACCELERATOR`` (``auto``, ``on`` or ``off``) and ``RedactionConfig.accelerator``
+choose the path; see :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("llm_monitor_sdk.redaction")
+
+#: The environment variable that forces a path: ``off`` (pure Python), ``on`` (the accelerator is
+#: required), ``auto`` or empty (use it when installed).
+ENV_VAR = "LLM_MONITOR_REDACT_ACCELERATOR"
+#: The distribution and the extra that installs the accelerator.
+DISTRIBUTION = "llm-monitor-sdk"
+EXTRA = "fast"
+#: The distribution the accelerator needs (imported as ``re2``).
+PACKAGE = "google-re2"
+
+# -- the conditions -------------------------------------------------------------------------------
+# Bits of the mask a scan returns. ``SECRET`` has one bit per independent rule family.
+EMAIL = 1 << 0
+IPV4 = 1 << 1
+IPV6 = 1 << 2
+CARD = 1 << 3
+SSN = 1 << 4  # a dashed/spaced SSN shape
+_SSN_LABELLED = 1 << 5  # "SSN: 123456789" (folded into SSN after the scan)
+IBAN = 1 << 6
+PHONE = 1 << 7
+SECRET_DASH = 1 << 8  # token prefixes with "-": sk-, glpat-, xox?-, PEM headers
+SECRET_UNDERSCORE = 1 << 9  # sk_, rk_, whsec_, github_pat_, gh?_
+SECRET_AWS = 1 << 10  # AIza, AKIA, ASIA, ABIA, ACCA
+SECRET_JWT = 1 << 11  # eyJ
+SECRET_LABEL = 1 << 12  # a label word ending right before ":" or "="
+SECRET_URL = 1 << 13  # a URL with a password, a Slack webhook
+SECRET_BEARER = 1 << 14  # "earer" or "Basic"
+SECRET_ANY = (
+    SECRET_DASH | SECRET_UNDERSCORE | SECRET_AWS | SECRET_JWT | SECRET_LABEL | SECRET_URL | SECRET_BEARER
+)
+#: Every bit: what a string is given when no scan can be made (the prefilter then skips nothing).
+ALL = (1 << 15) - 1
+
+# A boundary that every candidate of a detector starts after: the start of the string or a byte
+# that the detector's look-behind allows. Non-ASCII characters always pass (their UTF-8 bytes are in
+# none of these ASCII classes), which keeps the condition a superset.
+_PHONE_START = rb"(?:^|[^A-Za-z0-9_+@/.,$#-])"  # phone.py _CANDIDATE: (?<![\w+@/.,$€£¥#-])
+_SEP = rb"[ .()/-]"  # the separators of a numeric run (_numeric._IMAGE)
+_WS = rb"[\t\n\v\f\r ]"  # Python's ASCII \s
+
+_CONDITIONS: tuple[tuple[int, bytes, bool], ...] = (
+    # (bit, pattern, caseless)
+    # EmailDetector: the local part ends right before "@" in one of these (never "."), and the domain
+    # starts with a letter or digit.
+    (EMAIL, rb"[A-Za-z0-9_%+-]@[A-Za-z0-9]", False),
+    # IPv4: four groups of 1-3 ASCII digits joined by dots.
+    (IPV4, rb"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
+    # IPv6: the compressed form holds "::", the full form seven ":h" groups.
+    (IPV6, rb"::|:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){6}", False),
+    # Cards: a candidate starts after a boundary (not [\w.+-]), opens with a network digit (1-6, see
+    # validators.card_lengths) and holds 13+ digits with single " "/"-" between groups.
+    (CARD, rb"(?:^|[^A-Za-z0-9_.+-])[1-6](?:[ -]?[0-9]){12}", False),
+    # SSNs: "000-00-0000" with dashes or spaces; the labelled form is SSNDetector._labeled with its
+    # ASCII \s spelled out (RE2's \s has no \v) and without the \b.
+    (SSN, rb"[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}", False),
+    (
+        _SSN_LABELLED,
+        rb"(?:ssn|social" + _WS + rb"+security(?:" + _WS + rb"+(?:number|no\.?|#))?)"
+        rb"[\t\n\v\f\r :#=]{1,4}[0-9]{9}",
+        True,
+    ),
+    # IBANs: a country code and check digits after a non-alphanumeric boundary.
+    (IBAN, rb"(?:^|[^A-Za-z0-9])[A-Z]{2}[0-9]{2}", False),
+    # Phone numbers (phone._may_be_phone and phone_shape_ok): "+" and 8+ digits; a candidate opening
+    # with a trunk "0" and 8+ digits; a "(0)" trunk marker; or, from a candidate start, one of the
+    # national openings (a bare 10-digit run, 3-3-4, 2-4-4, 2-5-4, 5-5, 1-3-3-4 groups).
+    (
+        PHONE,
+        rb"\+ ?\(?[0-9](?:" + _SEP + rb"*[0-9]){7}"
+        rb"|\(0\)"
+        rb"|" + _PHONE_START + rb"\(?(?:0(?:" + _SEP + rb"*[0-9]){7}"
+        rb"|[0-9]{10}"
+        rb"|[0-9]{3}" + _SEP + rb"+[0-9]{3}" + _SEP + rb"+[0-9]{4}"
+        rb"|[0-9]{2}" + _SEP + rb"+[0-9]{4,5}" + _SEP + rb"+[0-9]{4}"
+        rb"|[0-9]{5}" + _SEP + rb"+[0-9]{5}"
+        rb"|[0-9]" + _SEP + rb"+[0-9]{3}" + _SEP + rb"+[0-9]{3}" + _SEP + rb"+[0-9]{4})",
+        False,
+    ),
+    # SECRET token rules, by the anchor the pure detector walks (secrets._ANCHORED) or the literal
+    # its regex starts with.
+    (SECRET_DASH, rb"sk-|glpat-|xox[abposr]-|-----BEGIN", False),
+    (SECRET_UNDERSCORE, rb"sk_|rk_|whsec_|github_pat_|gh[pousr]_", False),
+    (SECRET_AWS, rb"AIza|A(?:KIA|SIA|BIA|CCA)", False),
+    (SECRET_JWT, rb"eyJ", False),
+    # Labelled values: the identifier before ":"/"=" (quotes and blanks skipped) ends in a label word
+    # ending (secrets._LABEL_ENDINGS); the identifier is ASCII, so the ending is too.
+    (
+        SECRET_LABEL,
+        rb"(?:password|passwd|pwd|passphrase|secret|key|token|credentials?)[ \t\"']*[:=]",
+        True,
+    ),
+    # URLs: "scheme://user:password@" (repetition bounds dropped: a superset) or a Slack webhook.
+    (SECRET_URL, rb"://[^\s:/@]+:[^\s@/]+@|://hooks\.slack\.com/", False),
+    # Bearer and Basic tokens: the pure detector's own gate.
+    (SECRET_BEARER, rb"earer|Basic", False),
+)
+
+
+class Prefilter:
+    """The conditions above compiled into one RE2 set: one DFA pass over a string answers them all.
+
+    ``scan(text)`` returns the bit mask of the conditions found in ``text``, or ``ALL`` (nothing is
+    skipped) when the scan cannot be trusted: RE2 answers "no match" when its DFA runs out of memory,
+    so the set holds an empty pattern that matches every string, and an answer without it means the
+    scan failed. One per redactor, used from the export worker. After ``os.fork()`` the child
+    compiles a fresh set (RE2 guards its DFA cache with a lock another thread may have held).
+    """
+
+    __slots__ = ("__weakref__", "_match", "_re2")
+
+    def __init__(self, re2: Any) -> None:
+        self._re2 = re2
+        self._match: Callable[[bytes], list[int]] = _compile(re2)
+        _live.add(self)
+
+    def scan(self, text: str) -> int:
+        """The conditions that occur in ``text``, as a bit mask."""
+        try:
+            found = self._match(text.encode("utf-8", "surrogatepass"))
+        except Exception:
+            return ALL
+        if len(found) == 1:
+            return 0 if found[0] == 0 else ALL
+        mask = 0
+        for index in found:
+            mask |= _BITS[index]
+        if not mask & _SENTINEL:
+            return ALL
+        mask &= ALL
+        if mask & _SSN_LABELLED:
+            mask |= SSN
+        return mask
+
+    def reset(self) -> None:
+        """Compile a fresh set (in a forked child)."""
+        try:
+            self._match = _compile(self._re2)
+        except Exception:
+            logger.debug("the redaction prefilter could not be recompiled", exc_info=True)
+            self._match = _fail
+
+
+_SENTINEL = 1 << 15
+# Index in the set -> bit: the empty sentinel first, then the conditions in order.
+_BITS: tuple[int, ...] = (_SENTINEL, *(bit for bit, _, _ in _CONDITIONS))
+
+
+def _fail(data: bytes) -> list[int]:
+    raise RuntimeError("no prefilter")
+
+
+def _compile(re2: Any) -> Callable[[bytes], list[int]]:
+    options = re2.Options()
+    # One byte per character: the scan sees UTF-8 bytes (any string encodes; ASCII classes never
+    # match a byte of a multi-byte character), and Latin-1 mode never rejects an invalid sequence.
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.log_errors = False
+    options.max_mem = 32 << 20
+    patterns = re2.Set.SearchSet(options)
+    patterns.Add(b"")  # the sentinel: present in every answer of a scan that completed
+    for _, pattern, caseless in _CONDITIONS:
+        patterns.Add(b"(?i:" + pattern + b")" if caseless else pattern)
+    patterns.Compile()
+    return patterns._set.Match  # the C++ set itself: no wrapper call per scan
+
+
+_live: weakref.WeakSet[Prefilter] = weakref.WeakSet()
+_load_lock = threading.Lock()
+_module: Any = None  # the imported re2 module, False when it is missing
+
+
+def _import() -> Any:
+    global _module
+    if _module is None:
+        with _load_lock:
+            if _module is None:
+                try:
+                    import re2
+                except Exception:  # ImportError, or a broken native library
+                    _module = False
+                else:
+                    _module = re2
+    return _module
+
+
+def available() -> bool:
+    """True when the accelerator can be imported."""
+    return bool(_import())
+
+
+def install_hint() -> str:
+    """The command that installs the accelerator (built in one place: the distribution may be renamed)."""
+    return f"pip install '{DISTRIBUTION}[{EXTRA}]'"
+
+
+def resolve(setting: bool | None, environ: Any = None) -> bool:
+    """Whether to use the accelerator.
+
+    ``setting`` is ``RedactionConfig.accelerator``: ``True`` requires it, ``False`` forces the pure
+    path, ``None`` reads ``LLM_MONITOR_REDACT_ACCELERATOR`` (``on``/``true``/``1`` requires it,
+    ``off``/``false``/``0`` forces the pure path, ``auto`` or unset uses it when installed).
+
+    Raises:
+        ValueError: the accelerator is required but not installed, or the variable has another value.
+    """
+    source = "redact.accelerator"
+    if setting is None:
+        raw = (environ if environ is not None else os.environ).get(ENV_VAR, "").strip().lower()
+        if raw in ("", "auto"):
+            return available()
+        if raw in ("0", "false", "off", "no"):
+            return False
+        if raw not in ("1", "true", "on", "yes"):
+            raise ValueError(f"{ENV_VAR}={raw!r}: expected auto, on or off")
+        source = ENV_VAR
+    elif not setting:
+        return False
+    if not available():
+        raise ValueError(
+            f"{source}: the redaction accelerator needs the {PACKAGE!r} package: {install_hint()}"
+        )
+    return True
+
+
+def build() -> Prefilter | None:
+    """A compiled prefilter, or ``None`` when the accelerator is missing or cannot be compiled (logged;
+    the pure path runs)."""
+    re2 = _import()
+    if not re2:
+        return None
+    try:
+        return Prefilter(re2)
+    except Exception:
+        logger.warning("the redaction accelerator could not be compiled; using the pure path", exc_info=True)
+        return None
+
+
+def _after_fork() -> None:
+    # The child has one thread: any lock another thread of the parent held (ours, or the one RE2 keeps
+    # around its DFA cache) is held forever. Fresh ones.
+    global _load_lock
+    _load_lock = threading.Lock()
+    for prefilter in list(_live):
+        prefilter.reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+__all__ = ["ALL", "ENV_VAR", "EXTRA", "PACKAGE", "Prefilter", "available", "build", "install_hint", "resolve"]
