@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import threading
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,18 @@ def __getattr__(name: str) -> Any:
 _MESSAGE_FIELDS = ("system_instructions", "input_messages", "output_messages")
 _VALUE_FIELDS = ("input", "output", "metadata", "request_params", "tags")
 _STRUCTURAL_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
+# The other kinds of record: the object holding their text and the keys of it that are content
+# (``None``: the whole object but ``_EVENT_KEPT``).
+_KIND_FIELDS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    ("evaluation", ("explanation", "label", "comment")),
+    ("guardrail", ("reason",)),
+    ("event", None),
+)
+# Values kept when a failed evaluation or guardrail object is replaced (numbers, flags and None are
+# kept too; every other value becomes the placeholder).
+_KIND_KEPT = frozenset({"name", "source", "stage"})
+# Event keys never redacted: the type, the context fields an event is keyed by, fingerprints.
+_EVENT_KEPT = frozenset({"type", "key", "feature", "prompt_name", "prompt_version", "variant"})
 _SCALARS = (int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)
 
@@ -196,6 +209,7 @@ class Redactor:
         self._run_profile: Callable[[str], Profile] | None = None
         self._ready = False
         self._ready_lock = threading.Lock()
+        _redactors.add(self)
         table = dict(strategies or {})
         self._default = table.pop(ALL_TYPES, DEFAULT_STRATEGY)
         self._strategies = table
@@ -281,12 +295,35 @@ class Redactor:
                     record[name] = walk(value, state)
                 except Exception:
                     record[name] = self._field_failed(name, state)
-        error = record.get("error")
+        error = get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             try:
                 error["message"] = self._text(error["message"], state)
             except Exception:
                 error["message"] = self._field_failed("error", state)
+        kind = get("kind")
+        if kind == "llm_call" or kind is None:
+            sources = get("retrieval_sources")
+            if sources:
+                try:
+                    if type(sources) is list:
+                        for i, item in enumerate(sources):
+                            if type(item) is dict:
+                                message_like(item, state)  # "content" (and any other text); "id" kept
+                            else:
+                                sources[i] = walk(item, state)
+                    else:
+                        record["retrieval_sources"] = walk(sources, state)
+                except Exception:
+                    record["retrieval_sources"] = self._field_failed("retrieval_sources", state)
+            reference = get("reference")
+            if reference:
+                try:
+                    record["reference"] = walk(reference, state)
+                except Exception:
+                    record["reference"] = self._field_failed("reference", state)
+        elif kind != "span":
+            self._other_kinds(record, state)
         if self._hash_user_id and isinstance(record.get("user_id"), str):
             record["user_id"] = keyed_hash(self._key or process_key(), record["user_id"])
         if state.counts:
@@ -309,12 +346,51 @@ class Redactor:
         self._ensure_ready()
         return self._text(text, _Pass())
 
-    def _field_failed(self, name: str, state: _Pass) -> Any:
+    def _other_kinds(self, record: dict[str, Any], state: _Pass) -> None:
+        # feedback and evaluation: the judgement's text; guardrail: its reason; event: every string
+        # but the event's type, the context fields it is keyed by and fingerprints.
+        for name, keys in _KIND_FIELDS:
+            obj = record.get(name)
+            if type(obj) is not dict:
+                continue
+            try:
+                if keys is None:
+                    self._walk_event(obj, state)
+                    continue
+                for key in keys:
+                    value = obj.get(key)
+                    if value and type(value) not in _SCALAR_TYPES:
+                        obj[key] = self._walk(value, state)
+            except Exception:
+                record[name] = self._field_failed(name, state, obj)
+        comment = record.get("comment")
+        if comment and type(comment) not in _SCALAR_TYPES:
+            try:
+                record["comment"] = self._walk(comment, state)
+            except Exception:
+                record["comment"] = self._field_failed("comment", state)
+
+    def _walk_event(self, obj: dict[str, Any], state: _Pass) -> None:
+        for k, v in obj.items():
+            if type(v) in _SCALAR_TYPES or k in _EVENT_KEPT or (type(k) is str and k.endswith("fingerprint")):
+                continue
+            if type(v) is dict:
+                self._walk_event(v, state)
+            elif type(v) is list:
+                for i, item in enumerate(v):
+                    if type(item) is dict:
+                        self._walk_event(item, state)
+                    else:
+                        v[i] = self._walk(item, state)
+            else:
+                obj[k] = self._walk(v, state)
+
+    def _field_failed(self, name: str, state: _Pass, original: Any = None) -> Any:
         # Never export a field we could not finish: replace it whole, keep its type valid.
         self.stats["fields_failed"] += 1
         state.counts[FAILED_ENTITY] = state.counts.get(FAILED_ENTITY, 0) + 1
         logger.warning("redaction of field %r failed; field replaced", name, exc_info=True)
-        return _failed_field(name)
+        return _failed_field(name, original)
 
     def _message_like(self, obj: dict[str, Any], state: _Pass) -> dict[str, Any]:
         # A message ({"role", "parts"}) or a part ({"type", "content" | "arguments" | "response"}).
@@ -553,6 +629,25 @@ def _resolve(found: list[tuple[int, int, int, str]]) -> list[tuple[int, int, str
     return kept
 
 
+_redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A fork copies only the thread that called it: a lock that another thread held at that moment
+    # (the lazy set-up of the detectors, of a redactor, of the hash key) would stay held in the child
+    # forever and hang its first redaction. The child gets fresh locks; what they guard is published
+    # in one assignment, so it is either complete or set up again.
+    global _builtins_lock, _process_key_lock
+    _builtins_lock = threading.Lock()
+    _process_key_lock = threading.Lock()
+    for redactor in list(_redactors):
+        redactor._ready_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _plan(detectors: tuple[Detector, ...]) -> tuple[tuple[int, Detector, int], ...]:
     # Ranks are positions in the full list, so priorities survive a disabled detector.
     gates = _builtins().gates
@@ -564,7 +659,7 @@ def _fast_plan(detectors: tuple[Detector, ...]) -> tuple[tuple[int, Detector, in
     return tuple((rank, d, conditions.get(type(d), 0)) for rank, d in enumerate(detectors))
 
 
-def _failed_field(name: str) -> Any:
+def _failed_field(name: str, original: Any = None) -> Any:
     if name in _MESSAGE_FIELDS:
         part = {"type": "text", "content": FAILED}
         return [part] if name == "system_instructions" else [{"role": "redacted", "parts": [part]}]
@@ -572,6 +667,13 @@ def _failed_field(name: str) -> Any:
         return {"redaction": FAILED}
     if name == "tags":
         return [FAILED]
+    if name == "retrieval_sources":
+        return [{"id": None, "content": FAILED}]
+    if name in ("evaluation", "guardrail", "event") and type(original) is dict:
+        # Keep the object's shape (and its structural values: names, scores, flags, the event type);
+        # every text value that could hold what failed becomes the placeholder.
+        kept = _EVENT_KEPT if name == "event" else _KIND_KEPT
+        return {k: v if k in kept or type(v) in _SCALAR_TYPES else FAILED for k, v in original.items()}
     return FAILED
 
 
