@@ -198,10 +198,11 @@ class SecretDetector:
         # Assignments are found from their separator: for each ":" or "=" look at the identifier just
         # before it. Prompts hold few separators, so this beats searching for every label word. The
         # colons also lead to URLs ("://"), checked for a password or a Slack webhook on the way.
-        for sep in (":", "="):
+        urls, labels = parts & SECRET_URL, parts & SECRET_LABEL
+        for sep in (":", "=") if labels else (":",):
             at = text.find(sep)
             while at >= 0:
-                if sep == ":" and text.startswith("//", at + 1):
+                if urls and sep == ":" and text.startswith("//", at + 1):
                     m = _URL_PASSWORD.match(text, at)
                     if m is not None:
                         found.append(m.span(1))
@@ -209,6 +210,9 @@ class SecretDetector:
                         hook = _COMPILED["slack_webhook"].match(text, at + 3)
                         if hook is not None:
                             found.append(hook.span())
+                if not labels:
+                    at = text.find(sep, at + 1)
+                    continue
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
