@@ -83,9 +83,16 @@ _CONDITIONS: tuple[tuple[int, bytes, bool], ...] = (
     (IPV4, rb"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", False),
     # IPv6: the compressed form holds "::", the full form seven ":h" groups.
     (IPV6, rb"::|:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){6}", False),
-    # Cards: a candidate starts after a boundary (not [\w.+-]), opens with a network digit (1-6, see
-    # validators.card_lengths) and holds 13+ digits with single " "/"-" between groups.
-    (CARD, rb"(?:^|[^A-Za-z0-9_.+-])[1-6](?:[ -]?[0-9]){12}", False),
+    # Cards: a candidate starts after a boundary (not [\w.+-]) with four digits in a row (a single run,
+    # or a first group of four) that open a network's range (validators.card_lengths: Visa 4, MC 51-55
+    # and 2221-2720, Amex/JCB/Diners 34-39 and 300-305, Discover 6011/644-649/65, UnionPay 62, JCB
+    # 1800/2131), and holds 13+ digits with single " "/"-" between groups.
+    (
+        CARD,
+        rb"(?:^|[^A-Za-z0-9_.+-])(?:4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|3[04-9][0-9]{2}|6011|64[4-9][0-9]"
+        rb"|65[0-9]{2}|62[0-9]{2}|1800|2131)(?:[ -]?[0-9]){9}",
+        False,
+    ),
     # SSNs: "000-00-0000" with dashes or spaces; the labelled form is SSNDetector._labeled with its
     # ASCII \s spelled out (RE2's \s has no \v) and without the \b.
     (SSN, rb"[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}", False),
@@ -99,13 +106,16 @@ _CONDITIONS: tuple[tuple[int, bytes, bool], ...] = (
     (IBAN, rb"(?:^|[^A-Za-z0-9])[A-Z]{2}[0-9]{2}", False),
     # Phone numbers (phone._may_be_phone and phone_shape_ok): "+" and 8+ digits; a candidate opening
     # with a trunk "0" and 8+ digits; a "(0)" trunk marker; or, from a candidate start, one of the
-    # national openings (a bare 10-digit run, 3-3-4, 2-4-4, 2-5-4, 5-5, 1-3-3-4 groups).
+    # national openings (3-3-4, 2-4-4, 2-5-4, 5-5, 1-3-3-4 groups). A candidate opening with a bare
+    # run of 10 or more digits (no "+", no "0") is only ever accepted as that run alone, after a phone
+    # word in the 30 characters before it with no digit in between (phone._phone_word_before): the
+    # word, then up to 120 bytes without an ASCII digit (30 characters of up to 4 UTF-8 bytes).
     (
         PHONE,
         rb"\+ ?\(?[0-9](?:" + _SEP + rb"*[0-9]){7}"
         rb"|\(0\)"
+        rb"|(?i:phone|tel|mobile|cell|call|text|sms|whatsapp|fax|contact|reach|dial|ring)[^0-9]*[0-9]{10}"
         rb"|" + _PHONE_START + rb"\(?(?:0(?:" + _SEP + rb"*[0-9]){7}"
-        rb"|[0-9]{10}"
         rb"|[0-9]{3}" + _SEP + rb"+[0-9]{3}" + _SEP + rb"+[0-9]{4}"
         rb"|[0-9]{2}" + _SEP + rb"+[0-9]{4,5}" + _SEP + rb"+[0-9]{4}"
         rb"|[0-9]{5}" + _SEP + rb"+[0-9]{5}"
