@@ -11,6 +11,7 @@ labelled span counts as found when a prediction of its type overlaps it.
     python benchmarks/redaction.py                      # full run, both paths (about a minute)
     python benchmarks/redaction.py --quick              # CI smoke run (a few seconds)
     python benchmarks/redaction.py --path pure          # only the pure-Python path
+    python benchmarks/redaction.py --compare-backends   # RE2 vs Hyperscan vs pyahocorasick
 
 Both paths are measured in the same run when the accelerator (``pip install 'llm-monitor-sdk[fast]'``)
 is installed, and their findings on the corpus compared: they must be identical.
@@ -472,6 +473,128 @@ def _chat_copies(records: list[dict]) -> tuple[list[str], float]:
     return [json.dumps(r) for r in records], text_bytes
 
 
+def compare_backends(seed: int, quick: bool) -> int:
+    """How the prefilter was chosen: the same conditions (``_prefilter._CONDITIONS``) on RE2 (shipped),
+    Hyperscan and, for the literals alone, pyahocorasick, each in front of the same detectors.
+
+    Needs ``pip install hyperscan pyahocorasick`` besides the fast extra; a backend that is not
+    installed is left out. pyahocorasick matches literals only, so it cannot express the digit
+    conditions: it is timed on a bare scan for the literal anchors, as a lower bound of its cost.
+    """
+    import importlib.util
+
+    from llm_monitor_sdk.redaction import _prefilter
+
+    corpus = Corpus(seed)
+    n = 300 if quick else 2000
+    typical = [typical_prompt(corpus) for _ in range(n)]
+    chats = [json.dumps(chat_record(corpus, i)) for i in range(n // 2)]
+    gc.collect()
+    gc.freeze()
+    redactors: dict[str, tuple[Any, Any]] = {}
+    for label in ("pure Python", "RE2", "Hyperscan"):
+        if label == "RE2" and not _prefilter.available():
+            continue
+        if label == "Hyperscan" and (
+            importlib.util.find_spec("hyperscan") is None or not _prefilter.available()
+        ):
+            continue
+        pair = tuple(build_redactor(RedactionConfig(accelerator=label != "pure Python")) for _ in range(2))
+        for redactor in pair:
+            redactor.find("warm up")
+            if label == "Hyperscan":
+                redactor._prefilter = _HyperscanPrefilter()
+        redactors[label] = pair
+    reference = [redactors["pure Python"][0].find(t) for t in typical]
+    sweeps = Sweeps()
+    for label, (text_redactor, chat_redactor) in redactors.items():
+        assert [text_redactor.find(t) for t in typical] == reference, label
+        sweeps.add(f"{label} text", typical, text_redactor.redact_text, text_redactor)
+        sweeps.add(
+            f"{label} chat",
+            chats,
+            lambda raw, r=chat_redactor: r.redact_record(json.loads(raw)),
+            chat_redactor,
+        )
+        if label != "pure Python":
+            scan = text_redactor._prefilter.scan
+            sweeps.add(f"{label} scan", typical, scan)
+    sweeps.add("chat copy", chats, json.loads)
+    literal_scan = _aho_scan()
+    if literal_scan is not None:
+        sweeps.add("pyahocorasick scan", typical, literal_scan)
+    sweeps.run(2 if quick else 9)
+    size = sum(len(t.encode()) for t in typical)
+    print(
+        f"prefilter backends on {n} typical prompts ({size / 1e6:.2f} MB), one core, CPU time (same findings):"
+    )
+    print(f"  {'':<20}{'scan only':>14}{'redact_text':>14}{'chat records':>16}")
+    for label in redactors:
+        scan = (
+            f"{size / sweeps.seconds(f'{label} scan') / 1e6:9.0f} MB/s"
+            if label != "pure Python"
+            else " " * 14
+        )
+        text = size / sweeps.seconds(f"{label} text") / 1e6
+        chat = len(chats) / max(sweeps.seconds(f"{label} chat") - sweeps.seconds("chat copy"), 1e-9)
+        print(f"  {label:<20}{scan}{text:>9.1f} MB/s{chat:>11,.0f} rec/s")
+    if literal_scan is not None:
+        print(f"  {'pyahocorasick':<20}{size / sweeps.seconds('pyahocorasick scan') / 1e6:9.0f} MB/s"
+              "   (literal anchors only: no digit conditions)")  # fmt: skip
+    return 0
+
+
+class _HyperscanPrefilter:
+    """The prefilter's conditions compiled for Hyperscan (for the comparison only)."""
+
+    def __init__(self) -> None:
+        import hyperscan
+
+        from llm_monitor_sdk.redaction import _prefilter
+
+        conditions = _prefilter._CONDITIONS
+        self._p = _prefilter
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[pattern for _, pattern, _ in conditions],
+            ids=[bit.bit_length() - 1 for bit, _, _ in conditions],
+            elements=len(conditions),
+            flags=[
+                hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if c else 0)
+                for _, _, c in conditions
+            ],
+        )
+        self._scratch = hyperscan.Scratch(self._db)
+
+    def scan(self, text: str) -> int:
+        found: list[int] = []
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_hs_hit, context=found,
+                      scratch=self._scratch)  # fmt: skip
+        mask = 0
+        for bit in found:
+            mask |= 1 << bit
+        if mask & self._p._SSN_LABELLED:
+            mask |= self._p.SSN
+        return mask
+
+
+def _hs_hit(bit: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(bit)
+
+
+def _aho_scan() -> Callable[[str], object] | None:
+    try:
+        import ahocorasick
+    except ImportError:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in ("@", "::", "sk-", "glpat-", "xox", "-----BEGIN", "sk_", "rk_", "whsec_", "github_pat_", "gh",
+                 "AIza", "AKIA", "ASIA", "eyJ", "://", "earer", "Basic", "password", "secret", "key", "token"):  # fmt: skip
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return lambda text: list(automaton.iter(text))
+
+
 def _paths(choice: str) -> list[tuple[str, bool]]:
     """The paths to measure: ``(label, accelerator)``; the accelerated one only where it is installed."""
     from llm_monitor_sdk.redaction import _prefilter
@@ -497,7 +620,14 @@ def main(argv: list[str] | None = None) -> int:
         default="both",
         help="which redaction path to measure",
     )
+    parser.add_argument(
+        "--compare-backends",
+        action="store_true",
+        help="time the prefilter on RE2, Hyperscan and pyahocorasick (pip install hyperscan pyahocorasick)",
+    )
     args = parser.parse_args(argv)
+    if args.compare_backends:
+        return compare_backends(args.seed, args.quick)
     n_docs, repeat = (300, 2) if args.quick else (2000, 15)
     paths = _paths(args.path)
 

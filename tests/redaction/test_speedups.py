@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_monitor_sdk.redaction import build_redactor
+from llm_monitor_sdk.redaction import RedactionConfig, build_redactor
 from ungated_redactor import ungated_redactor
 
 SAMPLES = [
@@ -21,9 +21,11 @@ SAMPLES = [
 ]
 
 
+@pytest.mark.parametrize("accelerator", [False, True], ids=["pure", "accelerated"])
 @pytest.mark.parametrize("text", SAMPLES)
-def test_gates_change_no_result(text: str) -> None:
-    gated = build_redactor()
+def test_gates_change_no_result(text: str, accelerator: bool) -> None:
+    gated = build_redactor(RedactionConfig(accelerator=accelerator))
+    assert gated.accelerated is accelerator
     assert gated.find(text) == ungated_redactor().find(text)
 
 
