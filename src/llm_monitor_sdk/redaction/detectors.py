@@ -35,6 +35,8 @@ class EmailDetector:
         """The span of every ``local@domain.tld``."""
         found: list[Span] = []
         at = text.find("@")
+        if at == 0:  # "@channel, mail jo@x.io": a leading "@" starts no address, but later ones may
+            at = text.find("@", 1)
         while at > 0:
             tail = self._local_tail.search(text, max(0, at - 64), at)
             dom = self._domain.match(text, at + 1)
