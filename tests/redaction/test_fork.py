@@ -103,8 +103,8 @@ def test_child_loads_the_accelerator_while_its_lock_was_held(monkeypatch: pytest
 
 
 def test_child_scans_while_the_parent_was_scanning_on_another_thread() -> None:
-    # RE2 releases the GIL during a scan and guards its DFA cache with a lock of its own: a fork in
-    # the middle of another thread's scan must leave the child a prefilter it can use.
+    # Hyperscan marks a scratch space in use for the length of a scan: a fork in the middle of another
+    # thread's scan must leave the child a prefilter it can use.
     redactor = build_redactor(RedactionConfig(accelerator=True))
     assert redactor.accelerated
     scanner = build_redactor(RedactionConfig(accelerator=True))

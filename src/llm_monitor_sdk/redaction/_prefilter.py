@@ -1,7 +1,7 @@
 """The optional compiled prefilter: one pass over a string tells which built-in detectors can match.
 
-With the ``fast`` extra installed (``pip install 'llm-monitor-sdk[fast]'``, which brings ``google-re2``),
-every string the engine scans first goes through one RE2 set (one DFA) that holds, for each built-in
+With the ``fast`` extra installed (``pip install 'llm-monitor-sdk[fast]'``, which brings ``hyperscan``),
+every string the engine scans first goes through one Hyperscan database that holds, for each built-in
 detector (and for each independent rule family of ``SECRET``), a pattern that every match of that
 detector contains: a *necessary condition*. The scan answers with a bit mask of the conditions that
 occur; the engine then runs only the detectors whose condition occurs, and hands ``SECRET`` the rule
@@ -14,11 +14,11 @@ to be a superset of what its detector accepts (see the comments on ``_CONDITIONS
 ``docs/redaction.md``), and ``tests/redaction/test_prefilter.py`` checks each one against its
 detector; the corpus tests run both paths and compare their findings.
 
-The scan runs on the UTF-8 bytes of the string, read as Latin-1 (one byte, one character). Every
-condition is built from ASCII classes and literals, which never match a byte of a non-ASCII
-character; negated classes match such bytes, and repetitions either count ASCII characters or are
-unbounded, so each condition stays a superset on any text. ``docs/redaction.md`` explains why RE2
-rather than Hyperscan or pyahocorasick (measured).
+The scan runs on the UTF-8 bytes of the string (Hyperscan without its UTF-8 mode: one byte, one
+position). Every condition is built from ASCII classes and literals, which never match a byte of a
+non-ASCII character; negated classes match such bytes, and repetitions either count ASCII characters
+or are unbounded, so each condition stays a superset on any text. ``docs/redaction.md`` explains why
+Hyperscan rather than RE2 or pyahocorasick (measured).
 
 ``LLM_MONITOR_REDACT_ACCELERATOR`` (``auto``, ``on`` or ``off``) and ``RedactionConfig.accelerator``
 choose the path; see :func:`resolve`.
@@ -30,7 +30,6 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 logger = logging.getLogger("llm_monitor_sdk.redaction")
@@ -41,8 +40,8 @@ ENV_VAR = "LLM_MONITOR_REDACT_ACCELERATOR"
 #: The distribution and the extra that installs the accelerator.
 DISTRIBUTION = "llm-monitor-sdk"
 EXTRA = "fast"
-#: The distribution the accelerator needs (imported as ``re2``).
-PACKAGE = "google-re2"
+#: The distribution the accelerator needs.
+PACKAGE = "hyperscan"
 
 # -- the conditions -------------------------------------------------------------------------------
 # Bits of the mask a scan returns. ``SECRET`` has one bit per independent rule family.
@@ -143,76 +142,73 @@ _CONDITIONS: tuple[tuple[int, bytes, bool], ...] = (
 
 
 class Prefilter:
-    """The conditions above compiled into one RE2 set: one DFA pass over a string answers them all.
+    """A scratch space for the shared Hyperscan database of the conditions above.
 
     ``scan(text)`` returns the bit mask of the conditions found in ``text``, or ``ALL`` (nothing is
-    skipped) when the scan cannot be trusted: RE2 answers "no match" when its DFA runs out of memory,
-    so the set holds an empty pattern that matches every string, and an answer without it means the
-    scan failed. One per redactor, used from the export worker. After ``os.fork()`` the child
-    compiles a fresh set (RE2 guards its DFA cache with a lock another thread may have held).
+    skipped) when the scan fails. Not thread-safe: one per redactor, used from the export worker.
+    After ``os.fork()`` the child gets a fresh scratch space: another thread of the parent may have
+    been scanning with this one, and Hyperscan marks a scratch space in use for the length of a scan.
     """
 
-    __slots__ = ("__weakref__", "_match", "_re2")
+    __slots__ = ("__weakref__", "_database", "_hs", "_scratch")
 
-    def __init__(self, re2: Any) -> None:
-        self._re2 = re2
-        self._match: Callable[[bytes], list[int]] = _compile(re2)
+    def __init__(self, hs: Any, database: Any) -> None:
+        self._hs = hs
+        self._database = database
+        self._scratch = hs.Scratch(database)
         _live.add(self)
 
     def scan(self, text: str) -> int:
         """The conditions that occur in ``text``, as a bit mask."""
+        found: list[int] = []
         try:
-            found = self._match(text.encode("utf-8", "surrogatepass"))
+            self._database.scan(
+                text.encode("utf-8", "surrogatepass"),
+                match_event_handler=_collect,
+                context=found,
+                scratch=self._scratch,
+            )
         except Exception:
+            # A scratch space left in use (a fork during a scan) or any other failure: a fresh
+            # scratch space for the next string, and nothing skipped for this one.
+            self.reset()
             return ALL
-        if len(found) == 1:
-            return 0 if found[0] == 0 else ALL
         mask = 0
-        for index in found:
-            mask |= _BITS[index]
-        if not mask & _SENTINEL:
-            return ALL
-        mask &= ALL
+        for bit in found:
+            mask |= bit
         if mask & _SSN_LABELLED:
             mask |= SSN
         return mask
 
     def reset(self) -> None:
-        """Compile a fresh set (in a forked child)."""
+        """Replace the scratch space (in a forked child, or after a failed scan)."""
         try:
-            self._match = _compile(self._re2)
-        except Exception:
-            logger.debug("the redaction prefilter could not be recompiled", exc_info=True)
-            self._match = _fail
+            self._scratch = self._hs.Scratch(self._database)
+        except Exception:  # keep the old one: a failing scan returns ALL
+            logger.debug("the redaction prefilter could not allocate a scratch space", exc_info=True)
 
 
-_SENTINEL = 1 << 15
-# Index in the set -> bit: the empty sentinel first, then the conditions in order.
-_BITS: tuple[int, ...] = (_SENTINEL, *(bit for bit, _, _ in _CONDITIONS))
+def _collect(bit: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(bit)
 
 
-def _fail(data: bytes) -> list[int]:
-    raise RuntimeError("no prefilter")
-
-
-def _compile(re2: Any) -> Callable[[bytes], list[int]]:
-    options = re2.Options()
-    # One byte per character: the scan sees UTF-8 bytes (any string encodes; ASCII classes never
-    # match a byte of a multi-byte character), and Latin-1 mode never rejects an invalid sequence.
-    options.encoding = re2.Options.Encoding.LATIN1
-    options.log_errors = False
-    options.max_mem = 32 << 20
-    patterns = re2.Set.SearchSet(options)
-    patterns.Add(b"")  # the sentinel: present in every answer of a scan that completed
-    for _, pattern, caseless in _CONDITIONS:
-        patterns.Add(b"(?i:" + pattern + b")" if caseless else pattern)
-    patterns.Compile()
-    return patterns._set.Match  # the C++ set itself: no wrapper call per scan
+def _compile(hs: Any) -> Any:
+    database = hs.Database(mode=hs.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[pattern for _, pattern, _ in _CONDITIONS],
+        # The id Hyperscan reports is the condition's bit itself: no lookup per match.
+        ids=[bit for bit, _, _ in _CONDITIONS],
+        elements=len(_CONDITIONS),
+        # One report per condition and string: a condition either occurs or not.
+        flags=[hs.HS_FLAG_SINGLEMATCH | (hs.HS_FLAG_CASELESS if caseless else 0) for _, _, caseless in _CONDITIONS],
+    )
+    return database
 
 
 _live: weakref.WeakSet[Prefilter] = weakref.WeakSet()
 _load_lock = threading.Lock()
-_module: Any = None  # the imported re2 module, False when it is missing
+_module: Any = None  # the imported hyperscan module, False when it is missing
+_database: Any = None  # the compiled conditions (~0.1 s: once per process), False when that failed
 
 
 def _import() -> Any:
@@ -221,11 +217,11 @@ def _import() -> Any:
         with _load_lock:
             if _module is None:
                 try:
-                    import re2
-                except Exception:  # ImportError, or a broken native library
+                    import hyperscan
+                except Exception:  # ImportError, or a CPU or native library it cannot use
                     _module = False
                 else:
-                    _module = re2
+                    _module = hyperscan
     return _module
 
 
@@ -269,21 +265,35 @@ def resolve(setting: bool | None, environ: Any = None) -> bool:
 
 
 def build() -> Prefilter | None:
-    """A compiled prefilter, or ``None`` when the accelerator is missing or cannot be compiled (logged;
-    the pure path runs)."""
-    re2 = _import()
-    if not re2:
+    """A prefilter (the shared database is compiled on the first call, on the export worker), or
+    ``None`` when the accelerator is missing or cannot be compiled (logged; the pure path runs)."""
+    global _database
+    hs = _import()
+    if not hs:
+        return None
+    if _database is None:
+        with _load_lock:
+            if _database is None:
+                try:
+                    _database = _compile(hs)
+                except Exception:
+                    _database = False
+                    logger.warning(
+                        "the redaction accelerator could not be compiled; using the pure path", exc_info=True
+                    )
+    if not _database:
         return None
     try:
-        return Prefilter(re2)
+        return Prefilter(hs, _database)
     except Exception:
-        logger.warning("the redaction accelerator could not be compiled; using the pure path", exc_info=True)
+        logger.warning("the redaction accelerator could not allocate a scratch space; using the pure path",
+                       exc_info=True)  # fmt: skip
         return None
 
 
 def _after_fork() -> None:
-    # The child has one thread: any lock another thread of the parent held (ours, or the one RE2 keeps
-    # around its DFA cache) is held forever. Fresh ones.
+    # The child has one thread: a lock another thread of the parent held is held forever, and a
+    # scratch space another thread was scanning with stays marked in use. Fresh ones.
     global _load_lock
     _load_lock = threading.Lock()
     for prefilter in list(_live):
