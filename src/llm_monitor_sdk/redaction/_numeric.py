@@ -93,7 +93,7 @@ def image_of(text: str) -> bytes:
     """The class image of ``text``: ``"0"`` per ASCII digit, ``"."`` per separator `` .()/-``, ``"A"``
     per ASCII capital, ``" "`` for anything else; one byte per character, so offsets are shared."""
     entry = _cache
-    return entry[1] if entry[0] is text else _entry(text)[1]  # type: ignore[no-any-return]
+    return entry[1] if entry[0] is text else _entry(text)[1]
 
 
 def run_profile(text: str) -> Profile:
@@ -107,7 +107,7 @@ def run_profile(text: str) -> Profile:
     if entry[0] is not text:
         entry = _entry(text)
     profile = entry[4]
-    return profile if profile is not None else _profile(entry)  # type: ignore[no-any-return]
+    return profile if profile is not None else _profile(entry)
 
 
 def run_windows(text: str, before: int, after: int) -> list[Run]:

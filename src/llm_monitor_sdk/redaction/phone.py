@@ -66,8 +66,9 @@ def _phone_word_before(text: str, start: int) -> bool:
 
 
 _TRUNK = re.compile(r"\(0\)")
-# Five digits, one dash, four digits: the shape of a ZIP+4 code.
+# Five digits, one dash, four digits: the shape of a ZIP+4 code (alone, or opening a candidate).
 _ZIP_SHAPE = re.compile(r"\d{5}-\d{4}", _A)
+_ZIP_OPENING = re.compile(r"\d{5}-\d{4}(?!\d)", _A)
 # "04/27" (a card expiry, a short date) never starts a phone number; "030/1234567" may.
 _SHORT_SLASH = re.compile(r"\(?\d{1,2}/\d", _A)
 
@@ -169,11 +170,23 @@ class PhoneDetector:
 
     def _find(self, text: str, lo: int, hi: int, found: list[Span]) -> None:
         image = image_of(text)
-        for m in _CANDIDATE.finditer(text, lo, hi):
-            start = m.start()
+        pos = lo
+        while True:
+            # finditer, written out: a ZIP+4 code at the start of a candidate resumes the search
+            # right after it.
+            m = _CANDIDATE.search(text, pos, hi)
+            if m is None:
+                break
+            start, pos = m.span()
             if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
                 continue  # the minutes of a time: "16:04 831 835 807 rows" is not "04 831 835 807"
             raw = m.group()
+            zip_code = _ZIP_OPENING.match(raw) if raw[5:6] == "-" else None
+            if zip_code is not None and not _phone_word_before(text, start):
+                # "MA 02139-4307 692 rows", "P/N 01540-6671 873 977 681": the code is no phone number
+                # and does not start one; what follows it is judged on its own.
+                pos = start + zip_code.end()
+                continue
             if not _may_be_phone(raw, image, start):
                 continue
             stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "
