@@ -200,7 +200,10 @@ def _compile(hs: Any) -> Any:
         ids=[bit for bit, _, _ in _CONDITIONS],
         elements=len(_CONDITIONS),
         # One report per condition and string: a condition either occurs or not.
-        flags=[hs.HS_FLAG_SINGLEMATCH | (hs.HS_FLAG_CASELESS if caseless else 0) for _, _, caseless in _CONDITIONS],
+        flags=[
+            hs.HS_FLAG_SINGLEMATCH | (hs.HS_FLAG_CASELESS if caseless else 0)
+            for _, _, caseless in _CONDITIONS
+        ],
     )
     return database
 
