@@ -16,19 +16,14 @@ def _redactor():
 
 
 @pytest.mark.parametrize(
-    ("redact", "env", "accelerated"),
+    ("redact", "accelerated"),
     [
-        (True, None, True),  # auto: the accelerator is installed with the dev extra
-        (True, "off", False),
-        ({"accelerator": False}, None, False),
-        ({"accelerator": True}, "off", True),  # the setting in code wins
+        (True, True),  # the default: the accelerator is installed with the dev extra
+        ({"accelerator": False}, False),
+        ({"accelerator": True}, True),
     ],
 )
-def test_instrument_chooses_the_path(
-    monkeypatch: pytest.MonkeyPatch, memory_exporter, redact, env, accelerated
-) -> None:
-    if env is not None:
-        monkeypatch.setenv("LLM_MONITOR_REDACT_ACCELERATOR", env)
+def test_instrument_chooses_the_path(memory_exporter, redact, accelerated: bool) -> None:
     lm.instrument(exporters=[memory_exporter], redact=redact)
     assert _redactor().accelerated is accelerated
 

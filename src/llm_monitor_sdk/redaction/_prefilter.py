@@ -20,8 +20,7 @@ non-ASCII character; negated classes match such bytes, and repetitions either co
 or are unbounded, so each condition stays a superset on any text. ``docs/redaction.md`` explains why
 Hyperscan rather than RE2 or pyahocorasick (measured).
 
-``LLM_MONITOR_REDACT_ACCELERATOR`` (``auto``, ``on`` or ``off``) and ``RedactionConfig.accelerator``
-choose the path; see :func:`resolve`.
+``RedactionConfig.accelerator`` chooses the path; see :func:`resolve`.
 """
 
 from __future__ import annotations
@@ -34,9 +33,6 @@ from typing import Any
 
 logger = logging.getLogger("llm_monitor_sdk.redaction")
 
-#: The environment variable that forces a path: ``off`` (pure Python), ``on`` (the accelerator is
-#: required), ``auto`` or empty (use it when installed).
-ENV_VAR = "LLM_MONITOR_REDACT_ACCELERATOR"
 #: The distribution and the extra that installs the accelerator.
 DISTRIBUTION = "llm-monitor-sdk"
 EXTRA = "fast"
@@ -238,31 +234,20 @@ def install_hint() -> str:
     return f"pip install '{DISTRIBUTION}[{EXTRA}]'"
 
 
-def resolve(setting: bool | None, environ: Any = None) -> bool:
-    """Whether to use the accelerator.
-
-    ``setting`` is ``RedactionConfig.accelerator``: ``True`` requires it, ``False`` forces the pure
-    path, ``None`` reads ``LLM_MONITOR_REDACT_ACCELERATOR`` (``on``/``true``/``1`` requires it,
-    ``off``/``false``/``0`` forces the pure path, ``auto`` or unset uses it when installed).
+def resolve(setting: bool | None) -> bool:
+    """Whether to use the accelerator: ``RedactionConfig.accelerator``, where ``True`` requires it,
+    ``False`` forces the pure path and ``None`` uses it when it is installed.
 
     Raises:
-        ValueError: the accelerator is required but not installed, or the variable has another value.
+        ValueError: the accelerator is required but not installed.
     """
-    source = "redact.accelerator"
     if setting is None:
-        raw = (environ if environ is not None else os.environ).get(ENV_VAR, "").strip().lower()
-        if raw in ("", "auto"):
-            return available()
-        if raw in ("0", "false", "off", "no"):
-            return False
-        if raw not in ("1", "true", "on", "yes"):
-            raise ValueError(f"{ENV_VAR}={raw!r}: expected auto, on or off")
-        source = ENV_VAR
-    elif not setting:
+        return available()
+    if not setting:
         return False
     if not available():
         raise ValueError(
-            f"{source}: the redaction accelerator needs the {PACKAGE!r} package: {install_hint()}"
+            f"redact.accelerator: the redaction accelerator needs the {PACKAGE!r} package: {install_hint()}"
         )
     return True
 
@@ -306,4 +291,4 @@ def _after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
-__all__ = ["ALL", "ENV_VAR", "EXTRA", "PACKAGE", "Prefilter", "available", "build", "install_hint", "resolve"]
+__all__ = ["ALL", "EXTRA", "PACKAGE", "Prefilter", "available", "build", "install_hint", "resolve"]

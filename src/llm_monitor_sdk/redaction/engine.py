@@ -696,7 +696,7 @@ def build_redactor(
 
     Raises:
         ValueError: an unknown entity type or strategy, a malformed custom detector, or an accelerator
-            that is required (``accelerator=True``, ``LLM_MONITOR_REDACT_ACCELERATOR=on``) but missing.
+            that is required (``accelerator=True``) but missing.
     """
     cfg = config if isinstance(config, RedactionConfig) else RedactionConfig.coerce(config)
     src = dict(source or {})
