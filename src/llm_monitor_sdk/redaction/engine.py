@@ -7,9 +7,16 @@ Runs on the export worker, once per record, before any exporter sees it. Which f
   except the structural keys ``type``, ``role``, ``id``, ``name``, ``finish_reason``, ``mime_type``;
 * ``input``, ``output`` (spans), ``metadata``, ``request_params``, ``tags``: every string at any depth
   (dict keys are left alone, values are redacted);
+* ``retrieval_sources`` (each source's ``content``; ``id`` kept) and ``reference`` on ``llm_call``;
+* ``evaluation.label``, ``evaluation.explanation`` (and a ``comment`` in it) and ``comment`` on
+  ``feedback``/``evaluation`` records; ``guardrail.reason``; every string of an ``event`` but its
+  ``type``, grouping ``key``, context fields and fingerprints;
 * ``error.message``; and ``user_id`` when ``hash_user_id`` is on.
 
 Ids, timestamps, numbers, model names, ``provider`` and the rest are never touched.
+
+With the accelerator (``_prefilter``, the ``fast`` extra) one compiled pass over each string decides
+which built-in detectors run; the findings are the same as without it.
 
 Fail closed: a detector that raises is disabled for the life of this redactor (counted in
 ``stats["detector_errors"]``) and the string it failed on becomes ``<REDACTION_FAILED>``; an unexpected
