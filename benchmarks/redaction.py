@@ -8,8 +8,13 @@ hashes, coordinates. Prints per-type recall and precision and throughput in MB/s
 Scoring: a predicted span counts as correct when it overlaps a labelled span of the same type; a
 labelled span counts as found when a prediction of its type overlaps it.
 
-    python benchmarks/redaction.py            # full run (well under 60 s)
-    python benchmarks/redaction.py --quick    # CI smoke run (a few seconds)
+    python benchmarks/redaction.py                      # full run, both paths (about a minute)
+    python benchmarks/redaction.py --quick              # CI smoke run (a few seconds)
+    python benchmarks/redaction.py --path pure          # only the pure-Python path
+    python benchmarks/redaction.py --compare-backends   # Hyperscan vs RE2 vs pyahocorasick
+
+Both paths are measured in the same run when the accelerator (``pip install 'llm-monitor-sdk[fast]'``)
+is installed, and their findings on the corpus compared: they must be identical.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from llm_monitor_sdk.redaction import BUILTIN_ENTITIES, RedactionConfig, build_r
 
 Label = tuple[int, int, str]
 TARGET_RECALL = TARGET_PRECISION = 0.99
-TARGET_MBPS = 20.0  # typical prompts through redact_text, all detectors, one core
+TARGET_MBPS = 20.0  # typical prompts through redact_text, all detectors, one core, pure Python
+TARGET_MBPS_ACCELERATED = 100.0  # the same with the accelerator (the fast extra)
 TARGET_RECORDS_PER_S = (
     10_000  # the export worker's budget (performance issue), reported, not part of the verdict
 )
@@ -291,6 +297,14 @@ class Corpus:
             lambda: f"see https://example.com/docs/{en.slug()}?page={r.randint(1, 99)} ",
             lambda: f"qty {r.randint(1, 99)} x {r.randint(1, 999)}.{r.randint(10, 99)} ",
             lambda: f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(100, 999)} rows processed ",
+            # ZIP+4 codes (many open with 0: New England, New Jersey, Puerto Rico) and digit groups of the
+            # same shape: part and order numbers with one dash.
+            lambda: f"{en.city()}, {en.state_abbr()} {en.zipcode_plus4()} ",
+            lambda: f"Ship to {en.street_address()}, Boston, MA 0{d(4, '12345')}-{d(4)}, USA ",
+            lambda: f'{{"zip": "0{d(4)}-{d(4)}"}} ',
+            lambda: f"part number 0{d(4)}-{d(4)} ",
+            lambda: f"P/N {d(5)}-{d(4)} rev {r.choice('ABC')} ",
+            lambda: f"order #0{d(4)}-{d(4)} shipped ",
         ]  # fmt: skip
         return r.choice(options)()
 
@@ -459,12 +473,177 @@ def _chat_copies(records: list[dict]) -> tuple[list[str], float]:
     return [json.dumps(r) for r in records], text_bytes
 
 
+def compare_backends(seed: int, quick: bool) -> int:
+    """How the prefilter was chosen: the same conditions (``_prefilter._CONDITIONS``) on Hyperscan
+    (shipped), on an RE2 set and, for the literals alone, on pyahocorasick, each in front of the same
+    detectors.
+
+    Needs ``pip install google-re2 pyahocorasick`` besides the fast extra; a backend that is not
+    installed is left out. pyahocorasick matches literals only, so it cannot express the digit
+    conditions: it is timed on a bare scan for the literal anchors, as a lower bound of its cost.
+    Two measures of the scan: the usual best-of-N passes over the same prompts (the engines have seen
+    them), and one pass over prompts no engine has seen, as the export worker sees them (RE2 builds its
+    DFA lazily, state by state, as new text reaches new states).
+    """
+    import importlib.util
+
+    from llm_monitor_sdk.redaction import _prefilter
+
+    corpus = Corpus(seed)
+    n = 300 if quick else 2000
+    typical = [typical_prompt(corpus) for _ in range(n)]
+    chats = [json.dumps(chat_record(corpus, i)) for i in range(n // 2)]
+    fresh = [typical_prompt(corpus) for _ in range(n * 4)]
+    gc.collect()
+    gc.freeze()
+    builders: dict[str, Callable[[], Any]] = {"pure Python": lambda: None}
+    if _prefilter.available():
+        builders["Hyperscan"] = _prefilter.build
+        if importlib.util.find_spec("re2") is not None:
+            builders["RE2"] = _RE2Prefilter
+    redactors: dict[str, tuple[Any, Any]] = {}
+    for label, make in builders.items():
+        pair = tuple(build_redactor(RedactionConfig(accelerator=label != "pure Python")) for _ in range(2))
+        for redactor in pair:
+            redactor.find("warm up")
+            if label != "pure Python":
+                redactor._prefilter = make()
+        redactors[label] = pair
+    reference = [redactors["pure Python"][0].find(t) for t in typical]
+    sweeps = Sweeps()
+    for label, (text_redactor, chat_redactor) in redactors.items():
+        assert [text_redactor.find(t) for t in typical] == reference, label
+        sweeps.add(f"{label} text", typical, text_redactor.redact_text, text_redactor)
+        sweeps.add(
+            f"{label} chat",
+            chats,
+            lambda raw, r=chat_redactor: r.redact_record(json.loads(raw)),
+            chat_redactor,
+        )
+        if label != "pure Python":
+            sweeps.add(f"{label} scan", typical, text_redactor._prefilter.scan)
+    sweeps.add("chat copy", chats, json.loads)
+    literal_scan = _aho_scan()
+    if literal_scan is not None:
+        sweeps.add("pyahocorasick scan", typical, literal_scan)
+    sweeps.run(2 if quick else 9)
+    # Unseen prompts: a fresh engine of each kind, chunks taken in turn, each prompt scanned once.
+    engines = {label: make() for label, make in builders.items() if label != "pure Python"}
+    unseen = dict.fromkeys(engines, 0.0)
+    for i in range(0, len(fresh), 100):
+        chunk = fresh[i : i + 100]
+        for label, engine in engines.items():
+            start = time.process_time()
+            for text in chunk:
+                engine.scan(text)
+            unseen[label] += time.process_time() - start
+    size = sum(len(t.encode()) for t in typical)
+    fresh_size = sum(len(t.encode()) for t in fresh)
+    print(
+        f"prefilter backends on {n} typical prompts ({size / 1e6:.2f} MB), one core, CPU time (same findings):"
+    )
+    print(f"  {'':<16}{'scan, unseen':>14}{'scan, seen':>14}{'redact_text':>14}{'chat records':>16}")
+    for label in redactors:
+        if label == "pure Python":
+            scans = " " * 28
+        else:
+            scans = (f"{fresh_size / unseen[label] / 1e6:9.0f} MB/s"
+                     f"{size / sweeps.seconds(f'{label} scan') / 1e6:9.0f} MB/s")  # fmt: skip
+        text = size / sweeps.seconds(f"{label} text") / 1e6
+        chat = len(chats) / max(sweeps.seconds(f"{label} chat") - sweeps.seconds("chat copy"), 1e-9)
+        print(f"  {label:<16}{scans}{text:>9.1f} MB/s{chat:>11,.0f} rec/s")
+    if literal_scan is not None:
+        print(f"  {'pyahocorasick':<16}{'':14}{size / sweeps.seconds('pyahocorasick scan') / 1e6:9.0f} MB/s"
+              "   (literal anchors only: cannot express the digit conditions)")  # fmt: skip
+    print(
+        f"(scan, unseen: {len(fresh)} other prompts, {fresh_size / 1e6:.2f} MB, each scanned once by a fresh engine)"
+    )
+    return 0
+
+
+class _RE2Prefilter:
+    """The prefilter's conditions as one RE2 set (for the comparison only). RE2 answers "no match" when
+    its DFA runs out of memory, so an always-matching sentinel tells a failed scan from an empty one."""
+
+    def __init__(self) -> None:
+        import re2
+
+        from llm_monitor_sdk.redaction import _prefilter
+
+        self._p = _prefilter
+        options = re2.Options()
+        options.encoding = re2.Options.Encoding.LATIN1
+        options.max_mem = 32 << 20
+        options.log_errors = False
+        patterns = re2.Set.SearchSet(options)
+        patterns.Add(b"")
+        self._bits = [0]
+        for bit, pattern, caseless in _prefilter._CONDITIONS:
+            patterns.Add(b"(?i:" + pattern + b")" if caseless else pattern)
+            self._bits.append(bit)
+        patterns.Compile()
+        self._match = patterns._set.Match
+
+    def scan(self, text: str) -> int:
+        found = self._match(text.encode("utf-8", "surrogatepass"))
+        if 0 not in found:
+            return self._p.ALL
+        mask = 0
+        for index in found:
+            mask |= self._bits[index]
+        if mask & self._p._SSN_LABELLED:
+            mask |= self._p.SSN
+        return mask
+
+
+def _aho_scan() -> Callable[[str], object] | None:
+    try:
+        import ahocorasick
+    except ImportError:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in ("@", "::", "sk-", "glpat-", "xox", "-----BEGIN", "sk_", "rk_", "whsec_", "github_pat_", "gh",
+                 "AIza", "AKIA", "ASIA", "eyJ", "://", "earer", "Basic", "password", "secret", "key", "token"):  # fmt: skip
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return lambda text: list(automaton.iter(text))
+
+
+def _paths(choice: str) -> list[tuple[str, bool]]:
+    """The paths to measure: ``(label, accelerator)``; the accelerated one only where it is installed."""
+    from llm_monitor_sdk.redaction import _prefilter
+
+    paths = []
+    if choice in ("both", "pure"):
+        paths.append(("pure Python", False))
+    if choice in ("both", "accelerated"):
+        if _prefilter.available():
+            paths.append(("accelerated", True))
+        else:
+            print(f"accelerator not installed ({_prefilter.install_hint()}): measuring the pure path only")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small corpus for a CI smoke run")
     parser.add_argument("--seed", type=int, default=20240515)
+    parser.add_argument(
+        "--path",
+        choices=("both", "pure", "accelerated"),
+        default="both",
+        help="which redaction path to measure",
+    )
+    parser.add_argument(
+        "--compare-backends",
+        action="store_true",
+        help="time the prefilter on Hyperscan, RE2 and pyahocorasick (pip install google-re2 pyahocorasick)",
+    )
     args = parser.parse_args(argv)
+    if args.compare_backends:
+        return compare_backends(args.seed, args.quick)
     n_docs, repeat = (300, 2) if args.quick else (2000, 15)
+    paths = _paths(args.path)
 
     t0 = time.perf_counter()
     corpus = Corpus(args.seed)
@@ -476,8 +655,13 @@ def main(argv: list[str] | None = None) -> int:
     typical = [typical_prompt(corpus) for _ in range(n_docs)]
     typical_mb = sum(len(t.encode()) for t in typical) / 1e6
 
-    redactor = build_redactor(RedactionConfig())
-    quality = score(docs, redactor)
+    findings = {}
+    quality = {}
+    for label, accelerated in paths:
+        redactor = build_redactor(RedactionConfig(accelerator=accelerated))
+        quality[label] = score(docs, redactor)
+        findings[label] = [redactor.find(t) for t in texts + typical]
+    agree = len({json.dumps(f) for f in findings.values()}) == 1
     # The corpus builders (six Faker locales, the labelled documents) leave a large heap behind; freeze
     # it so that the garbage collector's full passes do not bill its traversal to the redactor.
     gc.collect()
@@ -485,60 +669,91 @@ def main(argv: list[str] | None = None) -> int:
     chats = [chat_record(corpus, i) for i in range(n_docs // 2)]
     copies, chat_bytes = _chat_copies(chats)
     typical_bytes = sum(len(t.encode()) for t in typical)
+    # Both paths in one sweep: their passes interleave, so a slow stretch of the shared machine hits both.
     sweeps = Sweeps()
-    text_redactor, record_redactor, chat_redactor = (build_redactor(RedactionConfig()) for _ in range(3))
-    sweeps.add("text", typical, text_redactor.redact_text, text_redactor)
-    # Building the record is part of each timed call (redact_record works in place); it costs ~1 µs.
-    sweeps.add("record", typical, lambda t: record_redactor.redact_record(_prompt_record(t)), record_redactor)
-    sweeps.add("chat", copies, lambda raw: chat_redactor.redact_record(json.loads(raw)), chat_redactor)
+    for label, accelerated in paths:
+        config = RedactionConfig(accelerator=accelerated)
+        text_redactor, record_redactor, chat_redactor = (build_redactor(config) for _ in range(3))
+        sweeps.add(f"{label} text", typical, text_redactor.redact_text, text_redactor)
+        # Building the record is part of each timed call (redact_record works in place); it costs ~1 µs.
+        sweeps.add(
+            f"{label} record",
+            typical,
+            lambda t, r=record_redactor: r.redact_record(_prompt_record(t)),
+            record_redactor,
+        )
+        sweeps.add(
+            f"{label} chat",
+            copies,
+            lambda raw, r=chat_redactor: r.redact_record(json.loads(raw)),
+            chat_redactor,
+        )
     sweeps.add("chat copy", copies, json.loads)  # subtracted from "chat"
     sweeps.run(repeat)
-    mbps = typical_bytes / sweeps.seconds("text") / 1e6
-    rec_mbps = typical_bytes / sweeps.seconds("record") / 1e6
-    chat_rps = len(chats) / max(sweeps.seconds("chat") - sweeps.seconds("chat copy"), 1e-9)
     dense = Sweeps()
-    dense_redactor = build_redactor(RedactionConfig())
-    dense.add("dense", texts, dense_redactor.redact_text, dense_redactor)
+    for label, accelerated in paths:
+        dense_redactor = build_redactor(RedactionConfig(accelerator=accelerated))
+        dense.add(label, texts, dense_redactor.redact_text, dense_redactor)
     dense.run(1)
-    dense_mbps = mb / dense.seconds("dense")
 
     print(f"corpus: {n_docs} prompts, {mb:.2f} MB, seed {args.seed} (built in {build_s:.1f} s)")
-    print(f"{'entity':<15}{'labelled':>9}{'recall':>9}{'precision':>11}")
     ok = True
-    for ent, row in quality.items():
+    first = paths[0][0]
+    print(f"{'entity':<15}{'labelled':>9}{'recall':>9}{'precision':>11}   ({first})")
+    for ent, row in quality[first].items():
         flag = (
             ""
             if row["recall"] >= TARGET_RECALL and row["precision"] >= TARGET_PRECISION
             else "  <-- below target"
         )
         ok = ok and not flag
+        quality_ok = ok
         print(f"{ent:<15}{row['gold']:>9}{row['recall']:>9.4f}{row['precision']:>11.4f}{flag}")
         for sample in row["misses"]:
             print(f"    missed: {sample!r}")
         for sample in row["false_positives"]:
             print(f"    false positive: {sample!r}")
+    if len(paths) > 1:
+        print(
+            f"findings of both paths on the {len(texts)} labelled and {len(typical)} typical prompts:",
+            "identical" if agree else "DIFFERENT  <-- the accelerator must not change findings",
+        )
+        ok = ok and agree
+        quality_ok = quality_ok and agree
     print(f"throughput on {n_docs} typical prompts ({typical_mb:.2f} MB), all detectors, one core "
           f"(CPU time, best of {repeat} passes):")  # fmt: skip
-    print(f"  redact_text:   {mbps:6.1f} MB/s")
-    print(f"  redact_record: {rec_mbps:6.1f} MB/s")
-    print(f"redact_record on {len(chats)} realistic chat records (~{chat_bytes / 1000:.1f} KB of messages each, "
-          f"all detectors, one core): {chat_rps:,.0f} records/s")  # fmt: skip
-    print(
-        f"throughput on the dense labelled corpus above (an entity or look-alike every ~60 chars): {dense_mbps:.1f} MB/s"
-    )
+    print(f"  {'':<14}{'redact_text':>14}{'redact_record':>16}{'chat records':>16}{'dense corpus':>15}")
+    results = {}
+    for label, accelerated in paths:
+        mbps = typical_bytes / sweeps.seconds(f"{label} text") / 1e6
+        rec_mbps = typical_bytes / sweeps.seconds(f"{label} record") / 1e6
+        chat_rps = len(chats) / max(sweeps.seconds(f"{label} chat") - sweeps.seconds("chat copy"), 1e-9)
+        dense_mbps = mb / dense.seconds(label)
+        results[label] = (mbps, chat_rps, accelerated)
+        print(
+            f"  {label:<14}{mbps:>9.1f} MB/s{rec_mbps:>11.1f} MB/s{chat_rps:>11,.0f} rec/s{dense_mbps:>10.1f} MB/s"
+        )
+    print(f"(chat records: {len(chats)} realistic records, ~{chat_bytes / 1000:.1f} KB of messages each; dense "
+          "corpus: the labelled prompts above, an entity or look-alike every ~60 chars)")  # fmt: skip
     if args.quick:
         # A few hundred prompts timed twice: too short a run to judge speed on a shared machine.
         print(
             "smoke run (--quick): throughput figures are indicative only; run without --quick to judge the targets"
         )
-        return 0
-    ok = ok and mbps >= TARGET_MBPS
-    print(f"targets (recall, precision >= 0.99; redact_text >= {TARGET_MBPS:.0f} MB/s on typical prompts):",
-          "met" if ok else "NOT met")  # fmt: skip
-    print(f"export worker budget ({TARGET_RECORDS_PER_S:,} chat records/s with redaction on):",
-          "met" if chat_rps >= TARGET_RECORDS_PER_S else f"not met ({chat_rps:,.0f}/s)")  # fmt: skip
+        return 0 if agree else 1
+    for label, (mbps, chat_rps, accelerated) in results.items():
+        target = TARGET_MBPS_ACCELERATED if accelerated else TARGET_MBPS
+        met = mbps >= target
+        ok = ok and met
+        print(f"target {label} (redact_text >= {target:.0f} MB/s on typical prompts):",
+              "met" if met else f"NOT met ({mbps:.1f} MB/s)")  # fmt: skip
+        print(f"export worker budget {label} ({TARGET_RECORDS_PER_S:,} chat records/s with redaction on):",
+              "met" if chat_rps >= TARGET_RECORDS_PER_S else f"not met ({chat_rps:,.0f}/s)")  # fmt: skip
+    print(
+        "quality targets (recall, precision >= 0.99, identical findings):", "met" if quality_ok else "NOT met"
+    )
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

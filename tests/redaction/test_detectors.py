@@ -19,6 +19,7 @@ def found(redactor, text: str) -> list[tuple[str, str]]:
 POSITIVES = [
     ("EMAIL_ADDRESS", "write to john.doe+tag@mail.example.co.uk today", "john.doe+tag@mail.example.co.uk"),
     ("EMAIL_ADDRESS", 'payload {"email=": "ana@x.io"}', "ana@x.io"),
+    ("EMAIL_ADDRESS", "@channel please mail jo@example.com", "jo@example.com"),  # a leading "@" hid it
     ("PHONE_NUMBER", "call (555) 123-4567 now", "(555) 123-4567"),
     ("PHONE_NUMBER", "US: 555.123.4567x890", "555.123.4567x890"),
     ("PHONE_NUMBER", "E.164 +14155552671 ok", "+14155552671"),

@@ -1,10 +1,11 @@
-"""The shortcuts inside the built-in detectors change no result.
+"""The shortcuts inside the built-in detectors, and the accelerator's prefilter, change no result.
 
 Each shortcut (a shape looked up on the class image, a quick rejection of phone candidates, a card
 network settled once per candidate, token rules skipped on strings shorter than any token, the IBAN
 and SSN gates) is switched off here and the redactor's findings compared, on a seeded corpus of prompts
 from the benchmark plus short strings cut out of it (the dates, ids and values that fill metadata and
-tool arguments). A shortcut that dropped a match would make the two disagree.
+tool arguments). A shortcut that dropped a match would make the two disagree. Every test runs on the
+pure-Python path and with the accelerator (``RedactionConfig(accelerator=...)``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import importlib.util
 import random
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from llm_monitor_sdk.redaction import Redactor, build_redactor
+from llm_monitor_sdk.redaction import RedactionConfig, Redactor
+from llm_monitor_sdk.redaction import build_redactor as _build
 from llm_monitor_sdk.redaction import phone as phone_module
 from llm_monitor_sdk.redaction import secrets as secrets_module
 from llm_monitor_sdk.redaction._base import ascii_lower
@@ -40,6 +43,21 @@ from llm_monitor_sdk.redaction.validators import (
 from ungated_redactor import ungated_redactor
 
 _BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "redaction.py"
+
+
+_ACCELERATOR = False
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["pure", "accelerated"])
+def _both_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here runs on both paths: ``build_redactor`` below builds the one of the run."""
+    monkeypatch.setattr(sys.modules[__name__], "_ACCELERATOR", request.param)
+
+
+def build_redactor() -> Redactor:
+    redactor = _build(RedactionConfig(accelerator=_ACCELERATOR))
+    assert redactor.accelerated is _ACCELERATOR
+    return redactor
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +93,15 @@ def test_the_corpus_exercises_every_entity_type(texts: list[str]) -> None:
 
 
 def test_engine_gates_change_no_result(texts: list[str]) -> None:
+    # With the accelerator these are the prefilter's gates: the same comparison with the plain way.
     assert _findings(build_redactor(), texts) == _findings(ungated_redactor(), texts)
+
+
+def test_the_accelerator_changes_no_result(texts: list[str]) -> None:
+    pure = _build(RedactionConfig(accelerator=False))
+    fast = _build(RedactionConfig(accelerator=True))
+    assert fast.accelerated and not pure.accelerated
+    assert _findings(fast, texts) == _findings(pure, texts)
 
 
 def test_phone_candidate_rejection_changes_no_result(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_monitor_sdk.redaction import build_redactor
+from llm_monitor_sdk.redaction import RedactionConfig, build_redactor
 from ungated_redactor import ungated_redactor
 
 SAMPLES = [
@@ -21,10 +21,27 @@ SAMPLES = [
 ]
 
 
+@pytest.mark.parametrize("accelerator", [False, True], ids=["pure", "accelerated"])
 @pytest.mark.parametrize("text", SAMPLES)
-def test_gates_change_no_result(text: str) -> None:
-    gated = build_redactor()
+def test_gates_change_no_result(text: str, accelerator: bool) -> None:
+    gated = build_redactor(RedactionConfig(accelerator=accelerator))
+    assert gated.accelerated is accelerator
     assert gated.find(text) == ungated_redactor().find(text)
+
+
+@pytest.mark.parametrize("accelerator", [False, True], ids=["pure", "accelerated"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AKIAQWERTYUIOPASDFGH",  # an AWS key id without a digit: 1 in 28 of them
+        "key AKIAQWERTYUIOPASDFGH",
+        "eyJhbGciOiJIUzI.eyJzdWIiOiJhYmMi.SflKxwRJSMeKKF",  # a JWT without a digit, "-" or "_"
+        "AIzaSyAbcdefghijklmnopqrstuvwxyzABCDEFG",
+    ],
+)
+def test_short_digit_free_tokens_are_scanned(text: str, accelerator: bool) -> None:
+    r = build_redactor(RedactionConfig(accelerator=accelerator))
+    assert "<SECRET_1>" in r.redact_text(text)
 
 
 def test_short_strings_with_a_trigger_are_still_scanned() -> None:

@@ -11,7 +11,14 @@ See ``docs/redaction.md`` for entity types, strategies and configuration.
 """
 
 from ._base import Detector, RegexDetector, Span
-from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, parse_entities, parse_strategies
+from .config import (
+    ALL_TYPES,
+    BUILTIN_ENTITIES,
+    RedactionConfig,
+    parse_accelerator,
+    parse_entities,
+    parse_strategies,
+)
 from .engine import FAILED, FAILED_ENTITY, Redactor, build_redactor
 from .strategies import STRATEGIES
 
@@ -27,6 +34,7 @@ __all__ = [
     "RegexDetector",
     "Span",
     "build_redactor",
+    "parse_accelerator",
     "parse_entities",
     "parse_strategies",
 ]

@@ -39,9 +39,10 @@ Run = tuple[int, int, int, int]
 #: What the engine's gates read: most digits in one run, a run with 3+ dots, an SSN shape, an IBAN shape.
 Profile = tuple[int, bool, bool, bool]
 _EMPTY: Profile = (0, False, False, False)
-#: ``(text, image, runs, windows by (before, after), profile)``
-_Entry = tuple[str, bytes, list[Run], dict[tuple[int, int], list[Run]], Profile]
-_cache: _Entry = ("", b"", [], {}, _EMPTY)
+#: ``[text, image, runs, windows by (before, after), profile or None until asked for]``
+_Entry = list
+_cache: _Entry = ["", b"", [], {}, _EMPTY]
+_NO_RUNS: list[Run] = []
 
 
 def _entry(text: str) -> _Entry:
@@ -49,32 +50,43 @@ def _entry(text: str) -> _Entry:
     entry = _cache
     if entry[0] is not text:
         image = text.encode("latin-1", "replace").translate(_IMAGE)
-        runs: list[Run] = []
-        profile = _EMPTY
         # Half of all prompts hold no digit at all: one memchr settles those, and the others are
-        # scanned from their first digit.
+        # scanned from their first digit. A match of any digit type lies inside one run (the
+        # detectors' digit and separator characters are exactly the run's), so the digit and dot
+        # counts tell which types can match where.
         first = image.find(b"0")
-        matches = list(_RUN.finditer(image, first)) if first >= 0 else []
-        if matches:
-            # A match of any digit type lies inside one run (the detectors' digit and separator
-            # characters are exactly the run's), so these counts tell which types can match where.
-            most = 0
-            dotted = ssn = False
-            for m in matches:
-                lo, hi = m.span()
-                shape = m.group()
-                digits = shape.count(b"0")
-                dots = text.count(".", lo, hi)
-                runs.append((lo, hi, digits, dots))
-                most = max(most, digits)
-                dotted = dotted or dots >= 3
-                ssn = ssn or (digits >= 9 and (_SSN_SHAPES[0] in shape or _SSN_SHAPES[1] in shape))
-            # An IBAN lies in a run's window (24 characters before it, 40 after: see IBANDetector).
-            iban = any(image.find(_IBAN_SHAPE, max(0, lo - 24), hi + 40) >= 0 for lo, hi, _, _ in runs)
-            profile = (most, dotted, ssn, iban)
-        entry = (text, image, runs, {}, profile)
+        if first < 0:
+            entry = [text, image, _NO_RUNS, {}, _EMPTY]
+        else:
+            count = text.count
+            runs = [
+                (m.start(), m.end(), m.group().count(b"0"), count(".", m.start(), m.end()))
+                for m in _RUN.finditer(image, first)
+            ]
+            entry = [text, image, runs, {}, None if runs else _EMPTY]
         _cache = entry  # one assignment: a racing thread sees an old or a new entry, never a mix
     return entry
+
+
+def _profile(entry: _Entry) -> Profile:
+    # Only the pure path's gates read the profile: it is worked out on first use.
+    _, image, runs, _, _ = entry
+    most = 0
+    dotted = ssn = iban = False
+    for lo, hi, digits, dots in runs:
+        if digits > most:
+            most = digits
+        if dots >= 3:
+            dotted = True
+        if not ssn and digits >= 9:
+            shape = image[lo:hi]
+            ssn = _SSN_SHAPES[0] in shape or _SSN_SHAPES[1] in shape
+        # An IBAN lies in a run's window (24 characters before it, 40 after: see IBANDetector).
+        if not iban:
+            iban = image.find(_IBAN_SHAPE, max(0, lo - 24), hi + 40) >= 0
+    profile = (most, dotted, ssn, iban)
+    entry[4] = profile  # the same value whoever computes it
+    return profile
 
 
 def image_of(text: str) -> bytes:
@@ -92,13 +104,19 @@ def run_profile(text: str) -> Profile:
     number 8, an IPv4 address three dots, an SSN ``000-00-0000`` or nine digits, an IBAN ``AA00``.
     """
     entry = _cache
-    return entry[4] if entry[0] is text else _entry(text)[4]
+    if entry[0] is not text:
+        entry = _entry(text)
+    profile = entry[4]
+    return profile if profile is not None else _profile(entry)
 
 
 def run_windows(text: str, before: int, after: int) -> list[Run]:
     """The numeric runs widened by ``before``/``after`` characters and merged where they overlap, as
     ``(start, end, digits, dots)``: a detector skips the windows whose runs are too small for it."""
-    _, _, runs, widened, _ = _entry(text)
+    entry = _cache
+    if entry[0] is not text:
+        entry = _entry(text)
+    runs, widened = entry[2], entry[3]
     if not runs:
         return runs
     windows = widened.get((before, after))
@@ -108,15 +126,13 @@ def run_windows(text: str, before: int, after: int) -> list[Run]:
 
 
 def _widen(runs: list[Run], size: int, before: int, after: int) -> list[Run]:
-    if len(runs) == 1:  # the common case
-        start, end, digits, dots = runs[0]
-        return [(max(0, start - before), min(size, end + after), digits, dots)]
     windows: list[Run] = []
     for start, end, digits, dots in runs:
-        lo, hi = max(0, start - before), min(size, end + after)
+        lo = start - before if start > before else 0
+        hi = end + after if end + after < size else size
         if windows and lo <= windows[-1][1]:
             plo, _, pdigits, pdots = windows[-1]
-            windows[-1] = (plo, hi, max(digits, pdigits), max(dots, pdots))
+            windows[-1] = (plo, hi, digits if digits > pdigits else pdigits, dots if dots > pdots else pdots)
         else:
             windows.append((lo, hi, digits, dots))
     return windows

@@ -86,6 +86,19 @@ def parse_strategies(text: str, variable: str, *, known: Iterable[str] = ()) -> 
     return table
 
 
+def parse_accelerator(text: str, variable: str) -> bool | None:
+    """Parse an accelerator setting: ``auto`` or empty is ``None`` (use it when installed), ``on``
+    (``true``, ``1``, ``yes``) is ``True`` (require it), ``off`` (``false``, ``0``, ``no``) is ``False``."""
+    value = text.strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value in ("1", "true", "on", "yes"):
+        return True
+    if value in ("0", "false", "off", "no"):
+        return False
+    raise _fail(variable, text, "expected auto, on or off")
+
+
 CustomDetector = Detector | tuple[str, str]
 
 
@@ -103,6 +116,9 @@ class RedactionConfig:
         hash_user_id: replace ``user_id`` with its keyed hash.
         custom_detectors: extra detectors: objects with ``entity`` and ``find(text)`` (see
             :class:`Detector`), :class:`RegexDetector` instances, or ``(ENTITY_NAME, regex)`` pairs.
+        accelerator: the compiled prefilter of the ``fast`` extra. ``None`` (default): used when it is
+            installed; ``False``: always the pure-Python path; ``True``: required (``ValueError`` when
+            missing). Findings are the same either way; only the speed differs.
     """
 
     enabled: bool = True
@@ -111,6 +127,7 @@ class RedactionConfig:
     key: str | bytes | None = None
     hash_user_id: bool = False
     custom_detectors: list[CustomDetector] = field(default_factory=list)
+    accelerator: bool | None = None
 
     @classmethod
     def coerce(cls, value: Any) -> RedactionConfig:
@@ -176,6 +193,7 @@ __all__ = [
     "BUILTIN_ENTITIES",
     "RedactionConfig",
     "make_detector",
+    "parse_accelerator",
     "parse_entities",
     "parse_strategies",
 ]

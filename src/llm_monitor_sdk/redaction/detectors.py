@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ._base import Span, ascii_lower
-from ._numeric import image_of, run_profile, run_windows
+from ._numeric import image_of, run_windows
 from .validators import IBAN_LENGTHS, card_lengths, ean13_ok, iban_ok, ipv6_ok, luhn_ok, ssn_ok
 
 _A = re.ASCII
@@ -35,6 +35,8 @@ class EmailDetector:
         """The span of every ``local@domain.tld``."""
         found: list[Span] = []
         at = text.find("@")
+        if at == 0:  # "@channel, mail jo@x.io": a leading "@" starts no address, but later ones may
+            at = text.find("@", 1)
         while at > 0:
             tail = self._local_tail.search(text, max(0, at - 64), at)
             dom = self._domain.match(text, at + 1)
@@ -209,7 +211,7 @@ class IPAddressDetector:
     def find(self, text: str) -> list[Span]:
         """The span of each valid IPv4 and IPv6 address."""
         found: list[Span] = []
-        for lo, hi, _, dots in run_windows(text, 1, 2) if run_profile(text)[1] else ():
+        for lo, hi, _, dots in run_windows(text, 1, 2):
             if dots < 3:
                 continue
             for m in self._v4.finditer(text, lo, hi):

@@ -9,7 +9,8 @@ them); :func:`phone_shape_ok` then accepts a run only when it has the shape of a
   of at least two digits whose second digit is not ``0``, 9 to 12 digits;
 * national without trunk prefix: the North American ``(555) 123-4567`` / ``555.123.4567`` / ``1-555-...``
   shapes, Indian mobiles ``98765 43210`` and Brazilian ``(11) 91234-5678`` / ``11 3456-7890``;
-* bare digit runs (``5551234567``) only when a phone word ("call", "tel", "mobile", ...) precedes them.
+* bare digit runs (``5551234567``) only when a phone word ("call", "tel", "mobile", ...) precedes them;
+  the same goes for ``01234-5678``, the shape of a US ZIP+4 code and of many part and order numbers.
 
 Shapes rather than digit counts are what keep order numbers, dates, times, versions, prices, ISBNs
 and tracking numbers out: none of them has these groupings. No external library is needed; see
@@ -65,6 +66,9 @@ def _phone_word_before(text: str, start: int) -> bool:
 
 
 _TRUNK = re.compile(r"\(0\)")
+# Five digits, one dash, four digits: the shape of a ZIP+4 code (alone, or opening a candidate).
+_ZIP_SHAPE = re.compile(r"\d{5}-\d{4}", _A)
+_ZIP_OPENING = re.compile(r"\d{5}-\d{4}(?!\d)", _A)
 # "04/27" (a card expiry, a short date) never starts a phone number; "030/1234567" may.
 _SHORT_SLASH = re.compile(r"\(?\d{1,2}/\d", _A)
 
@@ -137,6 +141,10 @@ def phone_shape_ok(raw: str, text: str, start: int) -> bool:
         return _shape_international(digits, raw)
     if raw.startswith("00") and len(groups) > 1 and len(groups[0]) <= 5:
         return _shape_international(digits[2:], raw)
+    if digits[0] == "0" and _ZIP_SHAPE.fullmatch(raw):
+        # "02139-4307": a US ZIP+4 code (New England, New Jersey, Puerto Rico), or a part or order
+        # number written the same way; a phone number only when a phone word says so.
+        return _phone_word_before(text, start)
     if len(groups) == 1:
         # A bare digit run is an id, a timestamp or an amount unless the words before it say phone.
         if not 10 <= len(digits) <= 12:
@@ -162,11 +170,23 @@ class PhoneDetector:
 
     def _find(self, text: str, lo: int, hi: int, found: list[Span]) -> None:
         image = image_of(text)
-        for m in _CANDIDATE.finditer(text, lo, hi):
-            start = m.start()
+        pos = lo
+        while True:
+            # finditer, written out: a ZIP+4 code at the start of a candidate resumes the search
+            # right after it.
+            m = _CANDIDATE.search(text, pos, hi)
+            if m is None:
+                break
+            start, pos = m.span()
             if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
                 continue  # the minutes of a time: "16:04 831 835 807 rows" is not "04 831 835 807"
             raw = m.group()
+            zip_code = _ZIP_OPENING.match(raw) if raw[5:6] == "-" else None
+            if zip_code is not None and not _phone_word_before(text, start):
+                # "MA 02139-4307 692 rows", "P/N 01540-6671 873 977 681": the code is no phone number
+                # and does not start one; what follows it is judged on its own.
+                pos = start + zip_code.end()
+                continue
             if not _may_be_phone(raw, image, start):
                 continue
             stop = raw.find(". ")  # a sentence ends there; no numbering plan writes ". "

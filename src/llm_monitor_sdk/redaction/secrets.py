@@ -15,6 +15,16 @@ import re
 from collections.abc import Iterator
 
 from ._base import Span, ascii_lower
+from ._prefilter import (
+    SECRET_ANY,
+    SECRET_AWS,
+    SECRET_BEARER,
+    SECRET_DASH,
+    SECRET_JWT,
+    SECRET_LABEL,
+    SECRET_UNDERSCORE,
+    SECRET_URL,
+)
 
 _KEYISH = "A-Za-z0-9_-"
 
@@ -91,6 +101,8 @@ _VALUE = re.compile(r"[\"']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}[\"']?([^\s\"',;&}<
 _BEARER = re.compile(r"(?:bearer|basic)\s+([A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
 _AUTH_HEADER = re.compile(r"(?i:authorization)[\"']?[ \t]*[:=][ \t]*[\"']?\Z")
 _URL_PASSWORD = re.compile(r"://[^\s:/@]{1,64}:([^\s@/]{1,128})@")
+# The families that _labelled looks for: assignments, URLs, Bearer/Basic tokens.
+_ASSIGNMENTS = SECRET_LABEL | SECRET_URL | SECRET_BEARER
 _PLACEHOLDERS = frozenset({"none", "null", "true", "false", "required", "optional", "string", "redacted"})
 
 
@@ -124,15 +136,26 @@ class SecretDetector:
 
     def find(self, text: str) -> list[Span]:
         """The span of each credential value."""
+        return self.find_parts(text, SECRET_ANY)
+
+    def find_parts(self, text: str, parts: int) -> list[Span]:
+        """The spans :meth:`find` returns, trying only the rule families in ``parts`` (bits of
+        ``_prefilter``: the compiled prefilter passes the families whose literals occur in ``text``).
+
+        The families are independent: each one's spans depend only on the text, so leaving out a
+        family whose literal is absent changes nothing.
+        """
         # Built as a list rather than yielded: most strings hold nothing, and a generator per string
         # costs more than the checks themselves.
         found: list[Span] = []
         if len(text) < _SHORTEST_TOKEN:
             # Dates, ids and tags in metadata and tool arguments: only an assignment fits.
-            if ":" in text or "=" in text:
-                self._labelled(text, found)
+            if parts & _ASSIGNMENTS and (":" in text or "=" in text):
+                self._labelled(text, found, parts)
             return found
         for anchor, rules in _ANCHORED.items():
+            if not parts & (SECRET_DASH if anchor == "-" else SECRET_UNDERSCORE):
+                continue
             at = text.find(anchor)
             resume = seen = 0
             while at >= 0:
@@ -158,22 +181,28 @@ class SecretDetector:
                     resume = m.end()
                     found.append(m.span())
                 at = text.find(anchor, max(at + 1, resume))
-        if "A" in text:
+        if parts & SECRET_AWS and "A" in text:
             # The pattern starts with the literal "A", so the regex engine skips from "A" to "A" in C.
             _accepted(text, "google_aws", _GOOGLE_AWS.finditer(text), found)
-        if "J" in text and "eyJ" in text:
+        if parts & SECRET_JWT and "J" in text and "eyJ" in text:
             _accepted(text, "jwt", _COMPILED["jwt"].finditer(text), found)
-        self._labelled(text, found)
+        if parts & _ASSIGNMENTS:
+            self._labelled(text, found, parts)
         return found
 
-    def _labelled(self, text: str, found: list[Span]) -> None:
+    def _labelled(self, text: str, found: list[Span], parts: int = SECRET_ANY) -> None:
+        if not parts & (SECRET_LABEL | SECRET_URL):
+            if parts & SECRET_BEARER:
+                self._bearer(text, found)
+            return
         # Assignments are found from their separator: for each ":" or "=" look at the identifier just
         # before it. Prompts hold few separators, so this beats searching for every label word. The
         # colons also lead to URLs ("://"), checked for a password or a Slack webhook on the way.
-        for sep in (":", "="):
+        urls, labels = parts & SECRET_URL, parts & SECRET_LABEL
+        for sep in (":", "=") if labels else (":",):
             at = text.find(sep)
             while at >= 0:
-                if sep == ":" and text.startswith("//", at + 1):
+                if urls and sep == ":" and text.startswith("//", at + 1):
                     m = _URL_PASSWORD.match(text, at)
                     if m is not None:
                         found.append(m.span(1))
@@ -181,6 +210,9 @@ class SecretDetector:
                         hook = _COMPILED["slack_webhook"].match(text, at + 3)
                         if hook is not None:
                             found.append(hook.span())
+                if not labels:
+                    at = text.find(sep, at + 1)
+                    continue
                 end = at
                 while end > 0 and text[end - 1] in " \t\"'":
                     end -= 1
@@ -199,6 +231,10 @@ class SecretDetector:
                     if m is not None and not _is_placeholder(m.group(1)):
                         found.append(m.span(1))
                 at = text.find(sep, at + 1)
+        if parts & SECRET_BEARER:
+            self._bearer(text, found)
+
+    def _bearer(self, text: str, found: list[Span]) -> None:
         # "BEARER" in capitals is not looked for: the check is a cost on every string.
         if "earer" not in text and "Basic" not in text:
             return
