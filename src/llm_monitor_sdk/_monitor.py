@@ -56,6 +56,7 @@ def _build_redactor(settings: Settings) -> Redactor | None:
             strategies=dict(settings.redact_strategy),
             key=settings.redact_key,
             hash_user_id=settings.redact_user_id,
+            accelerator=settings.redact_accelerator,
         )
     else:
         config = RedactionConfig.coerce(value)

@@ -133,6 +133,12 @@ def _redact_strategy(text: str, variable: str) -> dict[str, str]:
     return parse_strategies(text, variable)
 
 
+def _accelerator(text: str, variable: str) -> bool | None:
+    from .redaction import parse_accelerator
+
+    return parse_accelerator(text, variable)
+
+
 def _store(text: str, variable: str) -> str:
     value = text.strip()
     if value == "memory" or value.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
@@ -254,6 +260,14 @@ VARIABLES: tuple[Variable, ...] = (
         "false",
         "`true`: export `user_id` as a keyed hash.",
         parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_REDACT_ACCELERATOR",
+        "redact_accelerator",
+        "auto",
+        "`auto` uses the compiled redaction prefilter of the `fast` extra when it is installed, `on` "
+        "requires it, `off` keeps the pure-Python path (same findings either way).",
+        _accelerator,
     ),
     Variable(
         "LLM_MONITOR_SAMPLE_RATE",
@@ -403,6 +417,7 @@ class Settings:
     redact_strategy: dict[str, str] = dataclass_field(default_factory=dict)
     redact_key: str | None = None
     redact_user_id: bool = False
+    redact_accelerator: bool | None = None
     sample_rate: float = 1.0
     budgets: Any = None
     budget_mode: str = "enforce"

@@ -33,6 +33,7 @@ CASES: dict[str, tuple[str, object, str | None]] = {
     "LLM_MONITOR_REDACT_STRATEGY": ("EMAIL_ADDRESS=hash", {"EMAIL_ADDRESS": "hash"}, "EMAIL_ADDRESS"),
     "LLM_MONITOR_REDACT_KEY": ("s3cret", "s3cret", None),
     "LLM_MONITOR_REDACT_USER_ID": ("true", True, "hashed"),
+    "LLM_MONITOR_REDACT_ACCELERATOR": ("off", False, "sometimes"),
     "LLM_MONITOR_SAMPLE_RATE": ("0.25", 0.25, "1.5"),
     "LLM_MONITOR_BUDGETS": ("global:daily=100", "global:daily=100", "user:fortnightly=5"),
     "LLM_MONITOR_BUDGET_MODE": ("WARN", "warn", "block"),

@@ -65,7 +65,6 @@ def exported(memory_exporter: lm.exporters.InMemoryExporter) -> Callable[[], lis
     return read
 
 
-@pytest.mark.xfail(strict=True, reason="TEMPORARY until the redaction branch merges: retrieval_sources walk")
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("provider", list(CALLERS))
 def test_context_fields_reach_every_providers_records(

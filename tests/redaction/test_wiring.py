@@ -48,3 +48,15 @@ def test_a_submitted_feedback_record_is_redacted_before_export(memory_exporter, 
     assert out["comment"] == "write to <EMAIL_ADDRESS_1>"
     assert out["metadata"] == {"ticket": "call <PHONE_NUMBER_1>"}
     assert out["redactions"] == {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
+
+
+def test_accelerator_follows_the_environment_variable(monkeypatch) -> None:
+    import llm_monitor_sdk as lm
+
+    monkeypatch.setenv("LLM_MONITOR_REDACT_ACCELERATOR", "off")
+    lm.instrument(providers=[], exporters=["none"])
+    assert lm.get_monitor().redactor.accelerated is False
+    monkeypatch.setenv("LLM_MONITOR_REDACT_ACCELERATOR", "on")
+    lm.instrument(providers=[], exporters=["none"])
+    assert lm.get_monitor().redactor.accelerated is True  # the dev extra installs it
+    lm.uninstrument()
