@@ -44,6 +44,7 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
 
     def _stepper(self) -> Callable[[], Any]:
         raise NotImplementedError
+
     def _keep_failed(self, chunk: Any, exc: Exception) -> Callable[[Any], Any]:
         """A sink that failed keeps the chunk itself, then steps aside for the rest of the stream:
         returns the plain ``append`` to use from now on."""
