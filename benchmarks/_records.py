@@ -47,13 +47,74 @@ SYSTEMS = {
     "draft-email": "Draft a short, friendly e-mail reply. Sign it as the support team.",
     "sql-helper": "Write one SQL query for PostgreSQL 16 that answers the question. No prose.",
 }
-_VOCAB = (
-    "order refund shipping delay invoice account password reset delivery tracking number customer "
-    "payment card charge subscription cancel upgrade plan price discount coupon warranty return label "
-    "address change email phone support agent manager report quarter revenue growth table query join "
-    "select where group count average total users sessions product catalog stock item size colour "
-    "please thanks help question problem issue error cannot login today yesterday week month"
-).split()
+_VOCAB = [
+    "order",
+    "refund",
+    "shipping",
+    "delay",
+    "invoice",
+    "account",
+    "password",
+    "reset",
+    "delivery",
+    "tracking",
+    "number",
+    "customer",
+    "payment",
+    "card",
+    "charge",
+    "subscription",
+    "cancel",
+    "upgrade",
+    "plan",
+    "price",
+    "discount",
+    "coupon",
+    "warranty",
+    "return",
+    "label",
+    "address",
+    "change",
+    "email",
+    "phone",
+    "support",
+    "agent",
+    "manager",
+    "report",
+    "quarter",
+    "revenue",
+    "growth",
+    "table",
+    "query",
+    "join",
+    "select",
+    "where",
+    "group",
+    "count",
+    "average",
+    "total",
+    "users",
+    "sessions",
+    "product",
+    "catalog",
+    "stock",
+    "item",
+    "size",
+    "colour",
+    "please",
+    "thanks",
+    "help",
+    "question",
+    "problem",
+    "issue",
+    "error",
+    "cannot",
+    "login",
+    "today",
+    "yesterday",
+    "week",
+    "month",
+]
 _ERRORS = [
     ("openai.RateLimitError", "rate_limit", 429, 0.45),
     ("openai.APITimeoutError", "timeout", None, 0.2),
@@ -86,7 +147,9 @@ def _common(rng: random.Random, kind: str, started: datetime, trace_id: str) -> 
     }
 
 
-def generate(n: int, days: float = 7.0, seed: int = 7, end: datetime | None = None) -> Iterator[dict[str, Any]]:
+def generate(
+    n: int, days: float = 7.0, seed: int = 7, end: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """``n`` records in time order over ``days`` days ending at ``end`` (default: now)."""
     rng = random.Random(seed)
     end = end or datetime.now(UTC)
@@ -213,8 +276,10 @@ def _call(
     in_tokens = 30 + int(user_words * 1.3)
     out_tokens = int(len(output_text.split()) * 1.3) if status == "ok" else 0
     cache_read = rng.choice([0, 0, 0, 64])
-    cost = None if provider == "gcp.gemini" and rng.random() < 0.05 else round(
-        (in_tokens * price_in + out_tokens * price_out) / 1e6, 10
+    cost = (
+        None
+        if provider == "gcp.gemini" and rng.random() < 0.05
+        else round((in_tokens * price_in + out_tokens * price_out) / 1e6, 10)
     )
     content_filtered = status == "ok" and rng.random() < 0.004
     record = _common(rng, "llm_call", started, trace_id)
@@ -249,13 +314,17 @@ def _call(
         system_instructions=[{"type": "text", "content": SYSTEMS[feature]}],
         input_messages=[{"role": "user", "parts": [{"type": "text", "content": user_text}]}],
         output_messages=[
-            {"role": "assistant", "parts": [{"type": "text", "content": output_text}], "finish_reason": "stop"}
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": output_text}],
+                "finish_reason": "stop",
+            }
         ]
         if status == "ok"
         else [],
         user_id=users[int(rng.paretovariate(1.2)) % len(users)],
         session_id=session,
-        tenant_id=TENANTS[int(math.floor(rng.random() ** 2 * len(TENANTS)))],
+        tenant_id=TENANTS[math.floor(rng.random() ** 2 * len(TENANTS))],
         feature=feature,
         tags=["prod"],
         metadata={},
@@ -271,7 +340,9 @@ def _call(
     return record
 
 
-def write(directory: str, n: int, *, days: float = 7.0, seed: int = 7, files: int = 6, gzipped: int = 2) -> list[str]:
+def write(
+    directory: str, n: int, *, days: float = 7.0, seed: int = 7, files: int = 6, gzipped: int = 2
+) -> list[str]:
     """Write ``n`` records as a rotated set: ``records.jsonl`` (newest) and ``records.jsonl.1`` ...
     ``.{files-1}`` (older), the ``gzipped`` oldest of them compressed. Returns the paths written."""
     os.makedirs(directory, exist_ok=True)

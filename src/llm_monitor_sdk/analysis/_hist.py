@@ -99,7 +99,9 @@ class Hist:
         )
 
 
-def summary_from(count: int, total: float, low: float, high: float, buckets: list[int | None]) -> dict[str, Any]:
+def summary_from(
+    count: int, total: float, low: float, high: float, buckets: list[int | None]
+) -> dict[str, Any]:
     """The summary dict from aggregates and the bucket index of each of :data:`QUANTILES`."""
     if not count:
         return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None, "max": None}

@@ -301,7 +301,7 @@ class ReadStats:
 
 
 def _open_binary(path: str) -> Any:
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
 def iter_lines(path: str) -> Iterator[tuple[bytes, bool]]:
@@ -335,8 +335,8 @@ def parse_line(line: bytes, torn: bool, stats: ReadStats) -> tuple[int, dict[str
     if tus is None:
         stats.skipped["no_time"] += 1
         return None
-    version = record.get("schema_version")
-    if _num(version) is not None and version > SCHEMA_VERSION:
+    version = _num(record.get("schema_version"))
+    if version is not None and version > SCHEMA_VERSION:
         stats.notes["newer_schema"] += 1
     return tus, record
 
@@ -453,16 +453,56 @@ def error_category(error: Any) -> str:
 
 
 #: The normalised columns (Python: :func:`normalize`; SQL: ``_DUCK_COLUMNS``).
-COLUMNS = (
-    "tus kind record_id trace_id session status err_type err_cat err_code err_msg latency ttft in_tok "
-    "out_tok tot_tok cache_read cache_write reasoning cost provider model feature tenant user prompt_name "
-    "prompt_version fingerprint variant service content_filtered refusal stream ev_name ev_score ev_passed "
-    "ev_source gr_name gr_stage gr_blocked gr_latency h status_defaulted"
-).split()
+COLUMNS = [
+    "tus",
+    "kind",
+    "record_id",
+    "trace_id",
+    "session",
+    "status",
+    "err_type",
+    "err_cat",
+    "err_code",
+    "err_msg",
+    "latency",
+    "ttft",
+    "in_tok",
+    "out_tok",
+    "tot_tok",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+    "cost",
+    "provider",
+    "model",
+    "feature",
+    "tenant",
+    "user",
+    "prompt_name",
+    "prompt_version",
+    "fingerprint",
+    "variant",
+    "service",
+    "content_filtered",
+    "refusal",
+    "stream",
+    "ev_name",
+    "ev_score",
+    "ev_passed",
+    "ev_source",
+    "gr_name",
+    "gr_stage",
+    "gr_blocked",
+    "gr_latency",
+    "h",
+    "status_defaulted",
+]
 
 
 _EMPTY_ROW: dict[str, Any] = dict.fromkeys(COLUMNS)
-_EMPTY_ROW.update(content_filtered=False, refusal=False, stream=False, gr_blocked=False, status_defaulted=False)
+_EMPTY_ROW.update(
+    content_filtered=False, refusal=False, stream=False, gr_blocked=False, status_defaulted=False
+)
 
 
 def normalize(tus: int, record: dict[str, Any]) -> dict[str, Any]:
@@ -504,14 +544,13 @@ def normalize(tus: int, record: dict[str, Any]) -> dict[str, Any]:
     if kind == "llm_call":
         row["status_defaulted"] = raw_status not in STATUSES
     usage = get("usage")
-    if usage:
-        if isinstance(usage, dict):
-            row["in_tok"] = _num(usage.get("input_tokens"))
-            row["out_tok"] = _num(usage.get("output_tokens"))
-            row["tot_tok"] = _num(usage.get("total_tokens"))
-            row["cache_read"] = _num(usage.get("cache_read_input_tokens"))
-            row["cache_write"] = _num(usage.get("cache_write_input_tokens"))
-            row["reasoning"] = _num(usage.get("reasoning_output_tokens"))
+    if usage and isinstance(usage, dict):
+        row["in_tok"] = _num(usage.get("input_tokens"))
+        row["out_tok"] = _num(usage.get("output_tokens"))
+        row["tot_tok"] = _num(usage.get("total_tokens"))
+        row["cache_read"] = _num(usage.get("cache_read_input_tokens"))
+        row["cache_write"] = _num(usage.get("cache_write_input_tokens"))
+        row["reasoning"] = _num(usage.get("reasoning_output_tokens"))
     safety = _obj(record, "safety")
     reasons = get("finish_reasons")
     reasons = [r for r in reasons if type(r) is str] if isinstance(reasons, list) and reasons else ()
@@ -696,9 +735,7 @@ _DUCK_COLUMNS = {
     "status_defaulted": f"(kind_ok AND {_s('$.kind')} = 'llm_call' AND "
     f"coalesce({_s('$.status')} NOT IN ('ok', 'error', 'blocked'), true))",
 }
-_TIME = (
-    f"epoch_us(coalesce(TRY_CAST({_s('$.started_at')} AS TIMESTAMPTZ), TRY_CAST({_s('$.ended_at')} AS TIMESTAMPTZ)))"
-)
+_TIME = f"epoch_us(coalesce(TRY_CAST({_s('$.started_at')} AS TIMESTAMPTZ), TRY_CAST({_s('$.ended_at')} AS TIMESTAMPTZ)))"
 
 
 def duckdb_available() -> bool:
@@ -877,9 +914,20 @@ def _sql_type(column: str) -> str:
         return "BIGINT"
     if column in ("content_filtered", "refusal", "stream", "ev_passed", "gr_blocked", "status_defaulted"):
         return "BOOLEAN"
-    if column in (
-        "err_code latency ttft in_tok out_tok tot_tok cache_read cache_write reasoning cost ev_score gr_latency"
-    ).split():
+    if column in [
+        "err_code",
+        "latency",
+        "ttft",
+        "in_tok",
+        "out_tok",
+        "tot_tok",
+        "cache_read",
+        "cache_write",
+        "reasoning",
+        "cost",
+        "ev_score",
+        "gr_latency",
+    ]:
         return "DOUBLE"
     return "VARCHAR"
 
@@ -933,7 +981,9 @@ def sample_calls(
     return {name: [item[2] for item in sorted(heap, key=lambda i: -i[0])] for name, heap in heaps.items()}
 
 
-def _duck_sample(files: Sequence[str], sides: dict[str, TimeRange], k: int) -> dict[str, list[dict[str, Any]]]:
+def _duck_sample(
+    files: Sequence[str], sides: dict[str, TimeRange], k: int
+) -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     if not files or not sides or k <= 0:
         return result

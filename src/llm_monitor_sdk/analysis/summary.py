@@ -23,7 +23,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ _NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 # Time buckets
 
 
-def bucket_sizes() -> Iterable[int]:
+def bucket_sizes() -> Iterator[int]:
     """Every candidate bucket size, smallest first."""
     yield from BUCKET_SIZES
     size = BUCKET_SIZES[-1]
@@ -354,7 +354,17 @@ class _Group:
 
 
 class _Light:
-    __slots__ = ("blocked", "calls", "cost", "cost_calls", "errors", "in_tok", "latency_count", "latency_total", "out_tok")
+    __slots__ = (
+        "blocked",
+        "calls",
+        "cost",
+        "cost_calls",
+        "errors",
+        "in_tok",
+        "latency_count",
+        "latency_total",
+        "out_tok",
+    )
 
     def __init__(self) -> None:
         self.calls = self.errors = self.blocked = self.cost_calls = self.latency_count = 0
@@ -422,7 +432,17 @@ def _passed(row: dict[str, Any]) -> bool | None:
 
 
 class _Bucket:
-    __slots__ = ("alerts", "cost_by_model", "evals", "events", "feedback", "fingerprints", "group", "guardrails", "spans")
+    __slots__ = (
+        "alerts",
+        "cost_by_model",
+        "evals",
+        "events",
+        "feedback",
+        "fingerprints",
+        "group",
+        "guardrails",
+        "spans",
+    )
 
     def __init__(self) -> None:
         self.group = _Group()
@@ -668,7 +688,12 @@ class Accumulator:
             bucket.fingerprints[fingerprint] += 1
             seen = self.labels.get(fingerprint)
             if seen is None or row["tus"] > seen[0]:
-                self.labels[fingerprint] = (row["tus"], row["feature"], row["prompt_name"], row["prompt_version"])
+                self.labels[fingerprint] = (
+                    row["tus"],
+                    row["feature"],
+                    row["prompt_name"],
+                    row["prompt_version"],
+                )
         rid = row["record_id"] or ""
         if has_latency:
             self.slowest.offer((latency, rid), _call_brief, row)
@@ -703,7 +728,10 @@ class Accumulator:
                 name: {"count": c, "blocked": b, "latency": _hist_parts(h)}
                 for name, (c, b, h) in self.guardrails.items()
             },
-            "labels": {fp: {"feature": f, "prompt_name": n, "prompt_version": v} for fp, (_, f, n, v) in self.labels.items()},
+            "labels": {
+                fp: {"feature": f, "prompt_name": n, "prompt_version": v}
+                for fp, (_, f, n, v) in self.labels.items()
+            },
             "slowest": self.slowest.items(),
             "expensive": self.expensive.items(),
             "failing": self.failing.items(),
@@ -725,7 +753,8 @@ def _alert_brief(tus: int, alert: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event_brief(tus: int, event: dict[str, Any]) -> dict[str, Any]:
-    key = event.get("key") if isinstance(event.get("key"), dict) else {}
+    found = event.get("key")
+    key: dict[str, Any] = found if isinstance(found, dict) else {}
     return {
         "time": format_us(tus),
         "feature": key.get("feature"),
@@ -786,7 +815,9 @@ class _Duck:
             else:
                 dims[dim][key] = parts
         buckets = self._buckets(width, bucket_groups)
-        traces, trace_cost = self.q("SELECT count(DISTINCT trace_id), sum(cost) FILTER (WHERE trace_id IS NOT NULL) FROM calls")[0]
+        traces, trace_cost = self.q(
+            "SELECT count(DISTINCT trace_id), sum(cost) FILTER (WHERE trace_id IS NOT NULL) FROM calls"
+        )[0]
         return {
             "kinds": kinds,
             "tmin": tmin,
@@ -810,7 +841,9 @@ class _Duck:
         sets = "(), " + ", ".join(f"({col})" for col in columns.values())
         dim, key = _grouping_key(columns)
         result: dict[tuple[str, Any], dict[str, Any]] = {}
-        for row in self.q(f"SELECT {dim}, {key}, {_duck_group_columns()} FROM calls GROUP BY GROUPING SETS ({sets})"):
+        for row in self.q(
+            f"SELECT {dim}, {key}, {_duck_group_columns()} FROM calls GROUP BY GROUPING SETS ({sets})"
+        ):
             calls, errors, blocked, filtered, refusals = row[2:7]
             tokens = [float(v or 0.0) for v in row[7:13]]
             cost, cost_calls, tmin, tmax = row[13:17]
@@ -916,7 +949,9 @@ SELECT dim, key, sum(n), sum(total), min(lo), max(hi), {quantiles} FROM cum GROU
             "AND json_extract_string(j, '$.event.type') = 'prompt_changed' GROUP BY ALL"
         ):
             bucket(index)["events"] = count
-        for index, count in self.q(f"SELECT tus // {width}, count(*) FROM rows WHERE kind = 'span' GROUP BY ALL"):
+        for index, count in self.q(
+            f"SELECT tus // {width}, count(*) FROM rows WHERE kind = 'span' GROUP BY ALL"
+        ):
             bucket(index)["spans"] = count
         return buckets
 
@@ -935,7 +970,13 @@ SELECT dim, key, sum(n), sum(total), min(lo), max(hi), {quantiles} FROM cum GROU
                 row[0],
                 row[1],
                 row[2],
-                {"count": row[3], "scored": row[4], "score_sum": row[5] or 0.0, "passed": row[6], "judged": row[7]},
+                {
+                    "count": row[3],
+                    "scored": row[4],
+                    "score_sum": row[5] or 0.0,
+                    "passed": row[6],
+                    "judged": row[7],
+                },
             )
             for row in rows
         ]
@@ -949,12 +990,18 @@ SELECT dim, key, sum(n), sum(total), min(lo), max(hi), {quantiles} FROM cum GROU
 
     def _guardrails(self) -> dict[str, Any]:
         self.c.execute("CREATE OR REPLACE TEMP VIEW guards AS SELECT * FROM rows WHERE kind = 'guardrail'")
-        hists = self._hists("gr_latency", "gr_latency IS NOT NULL", {"g": "coalesce(gr_name, 'unnamed')"}, "guards")
+        hists = self._hists(
+            "gr_latency", "gr_latency IS NOT NULL", {"g": "coalesce(gr_name, 'unnamed')"}, "guards"
+        )
         result = {}
         for name, count, blocked in self.q(
             "SELECT coalesce(gr_name, 'unnamed'), count(*), count(*) FILTER (WHERE gr_blocked) FROM guards GROUP BY ALL"
         ):
-            result[name] = {"count": count, "blocked": blocked, "latency": hists.get(("g", name), _EMPTY_HIST)}
+            result[name] = {
+                "count": count,
+                "blocked": blocked,
+                "latency": hists.get(("g", name), _EMPTY_HIST),
+            }
         return result
 
     def _labels(self) -> dict[str, Any]:
@@ -1074,7 +1121,8 @@ SELECT dim, key, sum(n), sum(total), min(lo), max(hi), {quantiles} FROM cum GROU
             compare = "<" if op in ("<", ">=") else "<="
             extra = " AND status <> 'blocked'" if column == "latency" else ""
             (count,) = self.q(
-                f"SELECT count(*) FROM calls WHERE {column} IS NOT NULL{extra} AND {column} {compare} ?", [threshold]
+                f"SELECT count(*) FROM calls WHERE {column} IS NOT NULL{extra} AND {column} {compare} ?",
+                [threshold],
             )[0]
             result[key] = count
         return result
@@ -1092,7 +1140,13 @@ def _sub(text: str | None, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_EMPTY_HIST: tuple[int, float, float, float, list[int | None]] = (0, 0.0, math.inf, -math.inf, [None, None, None])
+_EMPTY_HIST: tuple[int, float, float, float, list[int | None]] = (
+    0,
+    0.0,
+    math.inf,
+    -math.inf,
+    [None, None, None],
+)
 
 
 def _empty_group_parts() -> dict[str, Any]:
@@ -1127,7 +1181,7 @@ def group_out(parts: dict[str, Any]) -> dict[str, Any]:
         "errors_by_category": dict(sorted(parts["cats"].items(), key=lambda kv: (-kv[1], str(kv[0])))),
         "latency_ms": _hist_out(parts["latency"]),
         "ttft_ms": _hist_out(parts["ttft"]),
-        "tokens": {key: int(round(value)) for key, value in zip(TOKEN_KEYS, parts["tokens"], strict=True)},
+        "tokens": {key: round(value) for key, value in zip(TOKEN_KEYS, parts["tokens"], strict=True)},
         "cost_usd": _round(cost),
         "calls_with_cost": parts["cost_calls"],
         "cost_per_call_usd": _round(cost / parts["cost_calls"]) if parts["cost_calls"] else None,
@@ -1145,7 +1199,10 @@ def _light_out(key: Any, parts: dict[str, Any]) -> dict[str, Any]:
         "error_rate": round(parts["errors"] / attempted, 6) if attempted else 0.0,
         "cost_usd": _round(parts["cost"]),
         "cost_per_call_usd": _round(parts["cost"] / parts["cost_calls"]) if parts["cost_calls"] else None,
-        "tokens": {"input_tokens": int(round(parts["in_tok"])), "output_tokens": int(round(parts["out_tok"]))},
+        "tokens": {
+            "input_tokens": round(parts["in_tok"]),
+            "output_tokens": round(parts["out_tok"]),
+        },
         "latency_ms_mean": round(parts["latency_total"] / parts["latency_count"], 3)
         if parts["latency_count"]
         else None,
@@ -1201,7 +1258,9 @@ def build_summary(
                     "ttft_ms": group["ttft_ms"],
                     "tokens": group["tokens"],
                     "cost_usd": group["cost_usd"],
-                    "cost_by_model": {k: _round(v) for k, v in sorted((bucket or {}).get("cost_by_model", {}).items())},
+                    "cost_by_model": {
+                        k: _round(v) for k, v in sorted((bucket or {}).get("cost_by_model", {}).items())
+                    },
                     "evaluations": _scores_out((bucket or {}).get("evals", {})),
                     "feedback": _scores_out((bucket or {}).get("feedback", {})),
                     "guardrails": {
@@ -1278,6 +1337,15 @@ def build_summary(
         },
         "records_by_kind": dict(sorted(parts["kinds"].items())),
         **overall,
+        "by_status": {
+            status: count
+            for status, count in (
+                ("ok", overall["calls"] - overall["errors"] - overall["blocked"]),
+                ("error", overall["errors"]),
+                ("blocked", overall["blocked"]),
+            )
+            if count
+        },
         "throughput": {
             "calls_per_minute": round(calls / (span_s / 60), 6) if span_s else None,
             "peak_calls_per_minute": round(peak / (seconds / 60), 6) if series else None,
@@ -1313,10 +1381,10 @@ def build_summary(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Latency histogram for display: the overall 1% buckets grouped into at most ~60 bars
+# Latency histogram for display: the overall 1% buckets grouped into at most ~40 bars
 
 
-def display_histogram(buckets: dict[int, int], bars: int = 60) -> list[dict[str, Any]]:
+def display_histogram(buckets: dict[int, int], bars: int = 40) -> list[dict[str, Any]]:
     """Bars ``{lo, hi, count}`` (ms) over the 1% buckets, grouped so at most ``bars`` remain."""
     if not buckets:
         return []
