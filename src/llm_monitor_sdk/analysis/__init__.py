@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Imported now, not lazily: importing the submodule ``drift`` binds the package attribute ``drift`` to
+# the module; this import binds it back to the function, for good (the module stays in sys.modules).
+from .drift import drift
+
 _EXPORTS = {
-    "drift": "drift",
     "summarize": "summary",
     "export_dataset": "datasets",
     "dataset_examples": "datasets",
@@ -33,4 +36,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "drift"])

@@ -247,14 +247,14 @@ def export_dataset(
     examples = dataset_examples(paths, **options)
     if output is None or output == "-":
         _write(sys.stdout, examples)
-    elif hasattr(output, "write"):
-        _write(output, examples)
-    else:
-        target = os.fspath(output)  # type: ignore[arg-type]
+    elif isinstance(output, str | os.PathLike):
+        target = os.fspath(output)
         parent = os.path.dirname(os.path.abspath(target))
         os.makedirs(parent, exist_ok=True)
         with open(target, "w", encoding="utf-8") as handle:
             _write(handle, examples)
+    else:
+        _write(output, examples)
     return len(examples)
 
 
