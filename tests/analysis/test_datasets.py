@@ -31,18 +31,25 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for i in range(24):
             feature = "summarize" if i % 3 else "translate"
             model = "gpt-4o-mini" if i % 2 else "gpt-4.1-mini"
-            user_text = f"Text number {i}: please handle it." + (" Mail jane.doe@example.com." if i % 5 == 0 else "")
+            user_text = f"Text number {i}: please handle it." + (
+                " Mail jane.doe@example.com." if i % 5 == 0 else ""
+            )
             reply = f"Answer {i} for {feature}."
             with lm.context(feature=feature, prompt_name=feature, prompt_version="v2", user_id=f"u{i % 4}"):
                 try:
                     client.chat.completions.create(
                         model=model,
-                        messages=[{"role": "system", "content": SYSTEM[feature]}, {"role": "user", "content": user_text}],
+                        messages=[
+                            {"role": "system", "content": SYSTEM[feature]},
+                            {"role": "user", "content": user_text},
+                        ],
                         extra_headers=fake_headers(text=reply, status=500 if i == 7 else 200),
                     )
                 except Exception:
                     pass
-            asked.append({"feature": feature, "model": model, "text": user_text, "reply": reply, "ok": i != 7})
+            asked.append(
+                {"feature": feature, "model": model, "text": user_text, "reply": reply, "ok": i != 7}
+            )
         lm.flush()
         lm.uninstrument()
     records = [json.loads(line) for p in sorted(directory.iterdir()) for line in p.read_text().splitlines()]
@@ -62,9 +69,19 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                         "parent_span_id": None,
                         "started_at": calls[index]["ended_at"],
                         "ended_at": calls[index]["ended_at"],
-                        "target": {"record_id": None, "response_id": calls[index]["response_id"], "trace_id": None},
-                        "evaluation": {"name": "user_rating", "score": score, "passed": None, "label": None,
-                                       "explanation": None, "source": "human"},
+                        "target": {
+                            "record_id": None,
+                            "response_id": calls[index]["response_id"],
+                            "trace_id": None,
+                        },
+                        "evaluation": {
+                            "name": "user_rating",
+                            "score": score,
+                            "passed": None,
+                            "label": None,
+                            "explanation": None,
+                            "source": "human",
+                        },
                     }
                 )
                 + "\n"
@@ -76,7 +93,9 @@ def test_inputs_and_references_replay_the_calls(production: dict[str, Any]) -> N
     examples = dataset_examples(production["path"])
     ok_calls = [c for c in production["calls"] if c["status"] == "ok"]
     assert len(examples) == len(ok_calls) == 23  # the failing call is left out by default
-    for example, call, asked in zip(examples, ok_calls, [a for a in production["asked"] if a["ok"]], strict=True):
+    for example, call, asked in zip(
+        examples, ok_calls, [a for a in production["asked"] if a["ok"]], strict=True
+    ):
         assert set(example) == {"input", "reference", "metadata"}
         assert example["input"]["system_instructions"] == call["system_instructions"]
         assert example["input"]["system_instructions"][0]["content"] == SYSTEM[asked["feature"]]
@@ -97,16 +116,21 @@ def test_filters_on_top_level_fields_status_and_time(production: dict[str, Any])
     summarize = dataset_examples(production["path"], filters=["feature=summarize"])
     assert len(summarize) == sum(c["feature"] == "summarize" and c["status"] == "ok" for c in calls)
     both = dataset_examples(production["path"], filters={"feature": "summarize", "model": "gpt-4o-mini"})
-    assert {(e["metadata"]["feature"], e["metadata"]["model"]) for e in both} == {("summarize", "gpt-4o-mini")}
+    assert {(e["metadata"]["feature"], e["metadata"]["model"]) for e in both} == {
+        ("summarize", "gpt-4o-mini")
+    }
     assert len(both) == sum(
-        c["feature"] == "summarize" and c["request_model"] == "gpt-4o-mini" and c["status"] == "ok" for c in calls
+        c["feature"] == "summarize" and c["request_model"] == "gpt-4o-mini" and c["status"] == "ok"
+        for c in calls
     )
     either = dataset_examples(production["path"], filters=["user_id=u1", "user_id=u2"])
     assert {e["metadata"]["user_id"] for e in either} == {"u1", "u2"}
     failed = dataset_examples(production["path"], filters=["status=error"])
     assert len(failed) == 1 and failed[0]["reference"] is None
     later = dataset_examples(production["path"], start=calls[12]["started_at"])
-    assert [e["metadata"]["record_id"] for e in later] == [c["record_id"] for c in calls[12:] if c["status"] == "ok"]
+    assert [e["metadata"]["record_id"] for e in later] == [
+        c["record_id"] for c in calls[12:] if c["status"] == "ok"
+    ]
     with pytest.raises(ValueError, match="KEY=VALUE"):
         dataset_examples(production["path"], filters=["feature"])
 
@@ -139,9 +163,25 @@ def test_seeded_sampling(production: dict[str, Any]) -> None:
     ]
 
 
-def test_command_round_trips_through_files(production: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_round_trips_through_files(
+    production: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "dataset.jsonl"
-    code = main(["dataset", "export", str(production["path"]), "--filter", "feature=translate", "--sample", "3", "--seed", "4", "--output", str(out)])
+    code = main(
+        [
+            "dataset",
+            "export",
+            str(production["path"]),
+            "--filter",
+            "feature=translate",
+            "--sample",
+            "3",
+            "--seed",
+            "4",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "3 examples of" in capsys.readouterr().err
     examples = list(iter_dataset(out))

@@ -30,7 +30,7 @@ def test_rotated_and_gzipped_siblings_are_read_oldest_first(tmp_path: Path) -> N
     assert [os.path.basename(p) for p in expand_paths(str(tmp_path / "lo*" / "*.jsonl"))] == names  # a glob
     read = list(reader.iter_records(base))
     assert [r["record_id"] for r in read] == [r["record_id"] for r in records]
-    with pytest.raises(FileNotFoundError, match="missing.jsonl"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.jsonl"):
         expand_paths(tmp_path / "missing.jsonl")
     assert expand_paths(str(tmp_path / "nothing-*.jsonl")) == []
 
@@ -62,7 +62,10 @@ def test_bad_lines_are_skipped_and_counted(tmp_path: Path, engine: str) -> None:
     no_status = call(START, rng)
     del no_status["status"]
     no_latency = call(START, rng, latency_ms="slow")
-    extra = {1: BAD_LINES, 0: [line(newer) + "\n", line(no_status) + "\n", line(no_latency) + "\n", '{"kind": "llm_call", "sta']}
+    extra = {
+        1: BAD_LINES,
+        0: [line(newer) + "\n", line(no_status) + "\n", line(no_latency) + "\n", '{"kind": "llm_call", "sta'],
+    }
     base = write_rotated(tmp_path, good, parts=2, gzipped=0, extra_lines=extra)
     stats = ReadStats()
     s = summarize(base, engine=engine, stats=stats)
@@ -108,7 +111,7 @@ def test_durations_times_and_ranges() -> None:
     assert reader.format_us(window.start_us) == "2026-11-20T00:00:00.000000Z"
     assert reader.format_us(window.end_us) == "2026-11-21T04:00:00.000000Z"
     assert TimeRange.parse("2026-11-20..").end_us is None
-    with pytest.raises(ValueError, match="FROM..TO"):
+    with pytest.raises(ValueError, match=r"FROM\.\.TO"):
         TimeRange.parse("2026-11-20")
     with pytest.raises(ValueError, match="empty time range"):
         TimeRange.parse("2026-11-21..2026-11-20")
@@ -178,14 +181,19 @@ def test_sampling_is_deterministic_and_the_same_for_both_engines(tmp_path: Path)
     records[5]["status"] = "error"
     base = write_rotated(tmp_path, records, parts=3, gzipped=1)
     files = expand_paths(base)
-    sides = {"a": TimeRange.parse("2026-11-20T08:00:00..2026-11-20T10:00:00"), "b": TimeRange.parse("2026-11-20T09:00:00..")}
+    sides = {
+        "a": TimeRange.parse("2026-11-20T08:00:00..2026-11-20T10:00:00"),
+        "b": TimeRange.parse("2026-11-20T09:00:00.."),
+    }
     python = reader.sample_calls(files, sides, 25, engine="python")
     duck = reader.sample_calls(files, sides, 25, engine="duckdb")
     for name in sides:
         ids = [r["record_id"] for r in python[name]]
         assert ids == [r["record_id"] for r in duck[name]]
         assert len(ids) == 25
-        population = [r for r in records if r["status"] == "ok" and sides[name].contains(reader.record_time_us(r))]
+        population = [
+            r for r in records if r["status"] == "ok" and sides[name].contains(reader.record_time_us(r))
+        ]
         expected = sorted(population, key=lambda r: int(r["record_id"][:15], 16))[:25]
         assert ids == [r["record_id"] for r in expected]
     json.dumps(python)  # plain records

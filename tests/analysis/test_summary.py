@@ -38,7 +38,9 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[s
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_numbers_equal_independent_computation(dataset: tuple[Path, list[dict[str, Any]]], engine: str) -> None:
+def test_numbers_equal_independent_computation(
+    dataset: tuple[Path, list[dict[str, Any]]], engine: str
+) -> None:
     base, records = dataset
     s = summarize(base, engine=engine)
     calls = [r for r in records if r["kind"] == "llm_call"]
@@ -101,7 +103,9 @@ def test_numbers_equal_independent_computation(dataset: tuple[Path, list[dict[st
     assert s["evaluations"]["grounding"]["count"] == len(grounding)
     assert s["evaluations"]["grounding"]["mean"] == pytest.approx(sum(grounding) / len(grounding), abs=1e-6)
     feedback = [r["evaluation"]["score"] for r in records if r["kind"] == "feedback"]
-    assert s["feedback"]["user_rating"]["pass_rate"] == pytest.approx(sum(f >= 0.5 for f in feedback) / len(feedback), abs=1e-6)
+    assert s["feedback"]["user_rating"]["pass_rate"] == pytest.approx(
+        sum(f >= 0.5 for f in feedback) / len(feedback), abs=1e-6
+    )
     guards = [r["guardrail"] for r in records if r["kind"] == "guardrail"]
     assert s["guardrails"]["pii"]["count"] == len(guards)
     assert s["guardrails"]["pii"]["blocked"] == sum(g["blocked"] for g in guards)
@@ -151,7 +155,9 @@ def test_both_engines_give_the_same_summary(dataset: tuple[Path, list[dict[str, 
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_time_filters(dataset: tuple[Path, list[dict[str, Any]]], engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_filters(
+    dataset: tuple[Path, list[dict[str, Any]]], engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, records = dataset
     calls = [r for r in records if r["kind"] == "llm_call"]
     start, end = "2026-11-20T12:00:00Z", "2026-11-21T00:00:00"
@@ -169,7 +175,7 @@ def test_time_filters(dataset: tuple[Path, list[dict[str, Any]]], engine: str, m
     now = datetime.fromisoformat("2026-11-21T14:00:00+00:00").timestamp()
     monkeypatch.setattr(clock, "now", lambda: now)
     recent = summarize(base, since="2h", engine=engine)
-    assert recent["calls"] == sum("2026-11-21T12:00:00" <= c["started_at"] for c in calls)
+    assert recent["calls"] == sum(c["started_at"] >= "2026-11-21T12:00:00" for c in calls)
 
 
 def test_bucket_size_is_auto_sized_and_the_same_for_both_engines() -> None:
@@ -198,10 +204,16 @@ def test_slo_targets_from_the_command_line_and_from_alert_rules(
     s = summarize(base, engine=engine, targets=["latency_p99_ms<=2000;error_rate<0.5"], alert_targets=False)
     latency, errors = s["slo"]
     assert latency["met"] is (s["latency_ms"]["p99"] <= 2000)
-    assert latency["calls_meeting"] == pytest.approx(sum(c["latency_ms"] <= 2000 for c in calls) / len(calls), abs=1e-6)
-    assert errors["met"] is True and errors["buckets_judged"] == sum(b["calls"] >= 1 for b in s["timeseries"]["buckets"])
+    assert latency["calls_meeting"] == pytest.approx(
+        sum(c["latency_ms"] <= 2000 for c in calls) / len(calls), abs=1e-6
+    )
+    assert errors["met"] is True and errors["buckets_judged"] == sum(
+        b["calls"] >= 1 for b in s["timeseries"]["buckets"]
+    )
     judged = [b for b in s["timeseries"]["buckets"] if b["calls"]]
-    assert errors["compliance"] == pytest.approx(sum(b["error_rate"] < 0.5 for b in judged) / len(judged), abs=1e-6)
+    assert errors["compliance"] == pytest.approx(
+        sum(b["error_rate"] < 0.5 for b in judged) / len(judged), abs=1e-6
+    )
     # With the alert rule parser installed, LLM_MONITOR_ALERTS rules become targets (negated).
     fake = types.ModuleType("llm_monitor_sdk.monitoring.rules")
     fake.parse_rules = lambda text: [  # type: ignore[attr-defined]

@@ -16,12 +16,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 
-from analysis_support import START, call, line, mixed_records, write_rotated  # noqa: E402
+from analysis_support import START, call, line, mixed_records, write_rotated
 
-from llm_monitor_sdk.cli import main  # noqa: E402
+from llm_monitor_sdk.cli import main
 
 
-def test_report_reads_rotated_gzipped_files_globs_and_several_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_reads_rotated_gzipped_files_globs_and_several_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = mixed_records(200, seed=1)
     second = mixed_records(100, seed=2)
     write_rotated(tmp_path / "a", first, parts=3, gzipped=1)
@@ -40,7 +42,9 @@ def test_report_reads_rotated_gzipped_files_globs_and_several_paths(tmp_path: Pa
     assert main(["report", str(tmp_path / "nothing-*.jsonl")]) == 1
 
 
-def test_report_since_slo_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_since_slo_and_html(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import llm_monitor_sdk._clock as clock
 
     records = mixed_records(300, seed=3, hours=10)
@@ -81,7 +85,20 @@ def test_tail_follow_keeps_following_across_a_rotation(tmp_path: Path) -> None:
     path.write_text(line(call(START, rng, feature="before")) + "\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "llm_monitor_sdk.cli", "tail", str(path), "-f", "-n", "1", "--poll", "0.05", "--status", "ok"],
+        [
+            sys.executable,
+            "-m",
+            "llm_monitor_sdk.cli",
+            "tail",
+            str(path),
+            "-f",
+            "-n",
+            "1",
+            "--poll",
+            "0.05",
+            "--status",
+            "ok",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

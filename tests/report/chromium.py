@@ -56,15 +56,21 @@ class _Pipe:
         read_cmd, write_cmd = os.pipe()  # we write commands, Chromium reads fd 3
         read_out, write_out = os.pipe()  # Chromium writes fd 4, we read
         self.process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
-             "--remote-debugging-pipe", "about:blank"],
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             # Chromium reads commands on fd 3 and writes answers on fd 4. ``close_fds`` runs after
             # ``preexec_fn`` and keeps only ``pass_fds``: so 3 and 4 are listed there.
             pass_fds=tuple({3, 4, read_cmd, write_out}),
-            preexec_fn=lambda: _map_fds(read_cmd, write_out),  # noqa: PLW1509
+            preexec_fn=lambda: _map_fds(read_cmd, write_out),
         )
         os.close(read_cmd)
         os.close(write_out)
@@ -85,7 +91,13 @@ class _Pipe:
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
+        timeout: float = 60,
+    ) -> dict[str, Any]:
         self.next_id += 1
         request: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -122,7 +134,11 @@ def _open(pipe: _Pipe, url: str) -> str:
 
 
 def _evaluate(pipe: _Pipe, session: str, expression: str) -> Any:
-    result = pipe.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session=session)
+    result = pipe.send(
+        "Runtime.evaluate",
+        {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        session=session,
+    )
     if "exceptionDetails" in result:
         raise RuntimeError(json.dumps(result["exceptionDetails"])[:500])
     return result["result"].get("value")
@@ -160,10 +176,18 @@ def inspect_page(path: Path, width: int = 1366, height: int = 900, timeout: floa
             time.sleep(0.2)
         time.sleep(0.3)  # late console messages
         _evaluate(pipe, session, "1")
-        requests = [e["params"]["request"]["url"] for e in pipe.events if e.get("method") == "Network.requestWillBeSent"]
+        requests = [
+            e["params"]["request"]["url"]
+            for e in pipe.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
         console = [
-            e["params"] for e in pipe.events
-            if (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert"))
+            e["params"]
+            for e in pipe.events
+            if (
+                e.get("method") == "Runtime.consoleAPICalled"
+                and e["params"].get("type") in ("error", "assert")
+            )
             or e.get("method") == "Runtime.exceptionThrown"
             or (e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") == "error")
         ]
@@ -189,9 +213,15 @@ def screenshot(path: Path, png: Path, width: int = 1400, height: int = 900) -> N
             time.sleep(0.2)
         metrics = pipe.send("Page.getLayoutMetrics", session=session)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
-        pipe.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": int(size["height"]), "deviceScaleFactor": 1, "mobile": False}, session=session)
+        pipe.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": int(size["height"]), "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         time.sleep(0.5)
-        shot = pipe.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
+        shot = pipe.send(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session
+        )
         Path(png).write_bytes(base64.b64decode(shot["data"]))
     finally:
         pipe.close()

@@ -21,7 +21,19 @@ from llm_monitor_sdk.analysis.reader import expand_paths
 from llm_monitor_sdk.analysis.summary import summarize
 from llm_monitor_sdk.report.html import SECTIONS, render_html, write_html
 
-CONTRACT_SECTIONS = ("summary", "latency", "errors", "cost", "tokens", "breakdown", "alerts", "evaluations", "drift", "prompts", "slowest")
+CONTRACT_SECTIONS = (
+    "summary",
+    "latency",
+    "errors",
+    "cost",
+    "tokens",
+    "breakdown",
+    "alerts",
+    "evaluations",
+    "drift",
+    "prompts",
+    "slowest",
+)
 
 needs_chromium = pytest.mark.skipif(
     chromium_path() is None and not os.environ.get("CI"),
@@ -40,7 +52,9 @@ def _check_in_chromium(page: Path) -> dict[str, Any]:
     assert found["done"], "the report's script never finished"
     assert found["errors"] == [] and found["console_errors"] == []
     # Nothing but the file itself was requested (no CDN, no fonts, no beacons).
-    assert found["requests"] and all(url.startswith(("file://", "data:", "about:")) for url in found["requests"]), found["requests"]
+    assert found["requests"] and all(
+        url.startswith(("file://", "data:", "about:")) for url in found["requests"]
+    ), found["requests"]
     assert [s["id"] for s in found["sections"]] == list(CONTRACT_SECTIONS)
     assert all(s["height"] > 40 and s["text"] > 10 for s in found["sections"])
     assert found["declared"] == len(found["charts"]) == found["drawn"]
@@ -58,13 +72,15 @@ def test_a_large_report_renders_every_section_offline(tmp_path: Path) -> None:
     records = mixed_records(6000, seed=2, hours=7 * 24)
     base = write_rotated(tmp_path / "logs", records, parts=4, gzipped=1)
     page = tmp_path / "report.html"
-    summary, size = _report(base, page, targets=["latency_p99_ms<=3000"])
+    _, size = _report(base, page, targets=["latency_p99_ms<=3000"])
     text = page.read_text()
     for section in CONTRACT_SECTIONS:
         assert len(re.findall(f'<section id="{section}">', text)) == 1
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', text)
     found = _check_in_chromium(page)
-    assert found["declared"] >= 12  # latency, histogram, errors, cost (5), tokens, alerts, evaluations (2), drift, prompts
+    assert (
+        found["declared"] >= 12
+    )  # latency, histogram, errors, cost (5), tokens, alerts, evaluations (2), drift, prompts
     assert found["none"] == [] or set(found["none"]) <= {"drift"}
     assert size < 10 * 2**20
 
@@ -72,22 +88,39 @@ def test_a_large_report_renders_every_section_offline(tmp_path: Path) -> None:
 @needs_chromium
 def test_a_ten_record_report_says_none_recorded_where_nothing_was(tmp_path: Path) -> None:
     rng = random.Random(1)
-    records = [call(START + timedelta(seconds=7 * i), rng, latency_ms=float(100 + i), feature="chat") for i in range(10)]
+    records = [
+        call(START + timedelta(seconds=7 * i), rng, latency_ms=float(100 + i), feature="chat")
+        for i in range(10)
+    ]
     base = write_rotated(tmp_path / "logs", records, parts=1, gzipped=0)
     page = tmp_path / "small.html"
     _report(base, page)
     found = _check_in_chromium(page)
     assert {"alerts", "evaluations", "prompts"} <= set(found["none"])
     text = page.read_text()
-    assert "No alerts recorded." in text and "No evaluations recorded." in text and "No feedback recorded." in text
+    assert (
+        "No alerts recorded." in text
+        and "No evaluations recorded." in text
+        and "No feedback recorded." in text
+    )
 
 
 @needs_chromium
 def test_hostile_text_is_escaped(tmp_path: Path) -> None:
     rng = random.Random(2)
     evil = '</script><script>console.error("pwned")</script><img src=x onerror=alert(1)>'
-    records = [call(START + timedelta(minutes=i), rng, feature=evil, request_model=evil, response_model=evil,
-                    status="error", error={"type": evil, "message": evil, "status_code": 500}) for i in range(12)]
+    records = [
+        call(
+            START + timedelta(minutes=i),
+            rng,
+            feature=evil,
+            request_model=evil,
+            response_model=evil,
+            status="error",
+            error={"type": evil, "message": evil, "status_code": 500},
+        )
+        for i in range(12)
+    ]
     base = write_rotated(tmp_path / "logs", records, parts=1, gzipped=0)
     page = tmp_path / "evil.html"
     _report(base, page)

@@ -11,7 +11,7 @@ from typing import Any
 
 # Imported now, not lazily: importing the submodule ``drift`` binds the package attribute ``drift`` to
 # the module; this import binds it back to the function, for good (the module stays in sys.modules).
-from .drift import drift
+from .drift import drift as drift
 
 _EXPORTS = {
     "summarize": "summary",

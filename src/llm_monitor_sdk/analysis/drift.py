@@ -396,6 +396,41 @@ def drift_files(
 __all__ += ["drift_files"]
 
 
+def report_sides(summary: dict[str, Any], baseline: Any = None) -> dict[str, Any] | str:
+    """The report's two sides: the first third of the summary's time buckets and the last third (or
+    ``baseline``, a time range, and the whole summarised range); a text saying why not otherwise."""
+    from . import reader
+
+    buckets = summary["timeseries"]["buckets"]
+    width = summary["timeseries"]["bucket_seconds"] * 1_000_000
+    if baseline is not None:
+        base = baseline if isinstance(baseline, reader.TimeRange) else reader.TimeRange.parse(baseline)
+        requested = summary["range"]
+        current = reader.TimeRange(
+            reader.parse_time(requested["requested_from"]) if requested.get("requested_from") else None,
+            reader.parse_time(requested["requested_to"]) if requested.get("requested_to") else None,
+        )
+        return {"baseline": base, "current": current}
+    if len(buckets) < 2:
+        return "The records span one time bucket: too short a range to compare its first and last parts."
+    third = max(1, len(buckets) // 3)
+    starts = [reader.parse_time(b["start"]) for b in buckets]
+    return {
+        "baseline": reader.TimeRange(starts[0], starts[third]),
+        "current": reader.TimeRange(starts[len(buckets) - third], starts[-1] + width),
+    }
+
+
+def drift_of_samples(
+    samples: dict[str, list[dict[str, Any]]], sides: dict[str, Any], by: str | None
+) -> dict[str, Any]:
+    """:func:`drift` of two sampled sides, with the ranges they cover."""
+    result = drift(samples["baseline"], samples["current"], by=by)
+    result["baseline_range"] = sides["baseline"].describe()
+    result["current_range"] = sides["current"].describe()
+    return result
+
+
 def report_drift(
     files: Sequence[str],
     summary: dict[str, Any],
@@ -409,30 +444,12 @@ def report_drift(
     (or ``baseline``, a time range, against the whole summarised range)."""
     from . import reader
 
-    buckets = summary["timeseries"]["buckets"]
-    width = summary["timeseries"]["bucket_seconds"] * 1_000_000
-    if baseline is not None:
-        base = baseline if isinstance(baseline, reader.TimeRange) else reader.TimeRange.parse(baseline)
-        requested = summary["range"]
-        current = reader.TimeRange(
-            reader.parse_time(requested["requested_from"]) if requested.get("requested_from") else None,
-            reader.parse_time(requested["requested_to"]) if requested.get("requested_to") else None,
-        )
-    else:
-        if len(buckets) < 2:
-            return {
-                "skipped": "The records span one time bucket: too short a range to compare its first and last parts."
-            }
-        third = max(1, len(buckets) // 3)
-        starts = [reader.parse_time(b["start"]) for b in buckets]
-        base = reader.TimeRange(starts[0], starts[third])
-        current = reader.TimeRange(starts[len(buckets) - third], starts[-1] + width)
+    sides = report_sides(summary, baseline)
+    if isinstance(sides, str):
+        return {"skipped": sides}
     which = reader.choose_engine(engine, files)
-    samples = reader.sample_calls(files, {"baseline": base, "current": current}, sample, engine=which)
-    result = drift(samples["baseline"], samples["current"], by=by)
-    result["baseline_range"] = base.describe()
-    result["current_range"] = current.describe()
-    return result
+    samples = reader.sample_calls(files, sides, sample, engine=which)
+    return drift_of_samples(samples, sides, by)
 
 
-__all__ += ["report_drift"]
+__all__ += ["drift_of_samples", "report_drift", "report_sides"]

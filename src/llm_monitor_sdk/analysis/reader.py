@@ -15,7 +15,8 @@
 - **Two engines, one answer**: a streaming pure-Python reader (constant memory, any input) and,
   when DuckDB is installed (``pip install 'llm-monitor-sdk[report]'``), a DuckDB table of the same
   normalised columns for large inputs. :data:`COLUMNS` lists every column once; :func:`normalize`
-  is its Python definition and ``_DUCK_COLUMNS`` its SQL one, side by side.
+  is its Python definition and ``_DUCK_COLUMNS`` its SQL one, side by side. (DuckDB reads lines of
+  up to 32 MB; a longer line counts as not JSON there. The SDK caps record content far below that.)
 - **Following**: :func:`follow` yields records appended to a file, across rotation and truncation.
 """
 
@@ -807,13 +808,16 @@ def duckdb_connect() -> Any:
 
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
+    # Rows may be stored in any order (every query sorts what it needs): less memory on large inputs.
+    connection.execute("SET preserve_insertion_order = false")
+    connection.execute("SET enable_progress_bar = false")
     return connection
 
 
 def _source_sql(extra: str = "") -> str:
     return (
         "SELECT json AS j" + extra + " FROM read_json_objects(?, format = 'newline_delimited', "
-        "ignore_errors = true, maximum_object_size = 268435456)"
+        "ignore_errors = true, maximum_object_size = 33554432)"
     )
 
 
@@ -824,11 +828,13 @@ def load_duckdb(
     *,
     connection: Any = None,
     table: str = "rows",
+    keep_below: int | None = None,
 ) -> Any:
     """Read ``files`` into DuckDB table ``table`` of :data:`COLUMNS` (records inside ``time_range``).
 
     Alert and event records also keep their JSON text (column ``j``) for the few panels that list
-    them. Fills ``stats`` exactly as the Python reader would. Returns the connection.
+    them, and so do calls whose sampling key is below ``keep_below`` (see :func:`sample_from_duckdb`).
+    Fills ``stats`` exactly as the Python reader would. Returns the connection.
     """
     stats = stats if stats is not None else ReadStats()
     stats.engine = "duckdb"
@@ -842,6 +848,11 @@ def load_duckdb(
         )
         return connection
     columns = ",\n    ".join(f"{expr} AS {_q(name)}" for name, expr in _DUCK_COLUMNS.items())
+    keep = ""
+    if keep_below is not None:
+        keep = (
+            f"OR ({_s('$.kind')} = 'llm_call' AND coalesce({_DUCK_COLUMNS['h']} < {int(keep_below)}, false))"
+        )
     kinds = ", ".join(f"'{k}'" for k in KINDS)
     connection.execute(
         f"""
@@ -866,7 +877,7 @@ SELECT
     coalesce({_n("$.schema_version")} > {SCHEMA_VERSION}, false) AS newer,
     tus,
     {columns},
-    CASE WHEN {_s("$.kind")} IN ('alert', 'event') THEN j::VARCHAR END AS j
+    CASE WHEN {_s("$.kind")} IN ('alert', 'event') {keep} THEN j::VARCHAR END AS j
 FROM w
 """,
         [list(files)],
@@ -981,6 +992,55 @@ def sample_calls(
     return {name: [item[2] for item in sorted(heap, key=lambda i: -i[0])] for name, heap in heaps.items()}
 
 
+#: Sampling keys are below this bound (15 hex digits).
+SAMPLE_KEY_SPACE = 16**15
+
+
+def keep_below_for(files: Sequence[str], k: int, parts: int = 3, margin: float = 4.0) -> int:
+    """A sampling-key bound under which each of ``parts`` equal parts of the input likely holds ``k``
+    calls (estimated from the files' sizes, ``margin`` times over)."""
+    size = 0
+    for path in files:
+        try:
+            size += os.path.getsize(path) * (8 if path.endswith(".gz") else 1)
+        except OSError:
+            pass
+    estimated_records = max(size / 1000, 1)
+    share = min(1.0, margin * k * parts / estimated_records)
+    return int(share * SAMPLE_KEY_SPACE)
+
+
+def sample_from_duckdb(
+    connection: Any,
+    files: Sequence[str],
+    sides: dict[str, TimeRange],
+    k: int,
+    keep_below: int,
+    *,
+    table: str = "rows",
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`sample_calls` from a table :func:`load_duckdb` made with ``keep_below``, without reading
+    the files again when every side's ``k`` smallest keys are among the kept ones (otherwise the
+    files are read again for that side). The result is the same either way."""
+    result: dict[str, list[dict[str, Any]]] = {}
+    for name, side in sides.items():
+        where = f"kind = 'llm_call' AND status = 'ok' AND h IS NOT NULL AND {side.sql()}"
+        below, total = connection.execute(
+            f"SELECT count(*) FILTER (WHERE h < {int(keep_below)}), count(*) FROM _raw_{table} "
+            f"WHERE issue IS NULL AND {where}"
+        ).fetchone()
+        if below >= min(k, total):
+            (chosen,) = connection.execute(
+                f"SELECT min_by(j, h, {int(k)}) FROM _raw_{table} WHERE issue IS NULL AND {where} "
+                f"AND h < {int(keep_below)}"
+            ).fetchone()
+            records = [_loads(text.encode()) for text in chosen or []]
+            result[name] = sorted(records, key=lambda r: sample_hash(r.get("record_id")) or 0)
+        else:
+            result[name] = _duck_sample(files, {name: side}, k)[name]
+    return result
+
+
 def _duck_sample(
     files: Sequence[str], sides: dict[str, TimeRange], k: int
 ) -> dict[str, list[dict[str, Any]]]:
@@ -1025,10 +1085,13 @@ def last_records(
     *,
     accept: Callable[[dict[str, Any]], bool] | None = None,
     stats: ReadStats | None = None,
+    positions: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The last ``count`` records (that ``accept`` keeps) of ``paths``, oldest first."""
-    if count <= 0:
-        return []
+    """The last ``count`` records (that ``accept`` keeps) of ``paths``, oldest first.
+
+    ``positions`` (if given) receives, per plain file read, the offset after its last whole line:
+    where :func:`follow` should go on so that nothing is shown twice or missed.
+    """
     stats = stats if stats is not None else ReadStats()
     files = expand_paths(paths)
     stats.files = files
@@ -1037,12 +1100,20 @@ def last_records(
     chunks: list[list[dict[str, Any]]] = []
     found = 0
     for path in reversed(files):
-        chunk: deque[dict[str, Any]] = deque(maxlen=count)
-        for line, torn in iter_lines(path):
-            parsed = parse_line(line, torn, stats)
-            if parsed is not None and (accept is None or accept(parsed[1])):
-                chunk.append(parsed[1])
-        chunks.append(list(chunk))
+        chunk: deque[dict[str, Any]] = deque(maxlen=max(count, 1))
+        consumed = 0
+        with _open_binary(path) as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # unfinished: follow() reads it once it ends
+                consumed += len(line)
+                if line.strip() and count > 0:
+                    parsed = parse_line(line, False, stats)
+                    if parsed is not None and (accept is None or accept(parsed[1])):
+                        chunk.append(parsed[1])
+        if positions is not None and not path.endswith(".gz"):
+            positions[path] = consumed
+        chunks.append(list(chunk) if count > 0 else [])
         found += len(chunk)
         if found >= count:
             break
@@ -1056,6 +1127,7 @@ def follow(
     path: str,
     *,
     from_start: bool = False,
+    offset: int | None = None,
     poll: float = 0.25,
     stop: Callable[[], bool] | None = None,
     stats: ReadStats | None = None,
@@ -1064,7 +1136,8 @@ def follow(
 
     When the file is rotated away (``path`` names a new file), the rest of the old file is read
     first, then the new file from its start; a file cut shorter is read again from its start. An
-    unfinished line waits for its end. Stops when ``stop()`` is true (checked between polls).
+    unfinished line waits for its end. ``offset`` starts at that byte of the current file instead of
+    its end (or start). Stops when ``stop()`` is true (checked between polls).
     """
     stats = stats if stats is not None else ReadStats()
     handle = None
@@ -1100,7 +1173,9 @@ def follow(
                         stats.records += 1
                         yield parsed[1]
 
-    open_current(at_end=not from_start)
+    open_current(at_end=not from_start and offset is None)
+    if handle is not None and offset is not None:
+        handle.seek(min(offset, os.fstat(handle.fileno()).st_size))
     try:
         while stop is None or not stop():
             if handle is None:
@@ -1149,6 +1224,7 @@ __all__ = [
     "parse_time",
     "record_time_us",
     "sample_calls",
+    "sample_from_duckdb",
     "sample_hash",
     "torn_tail",
 ]

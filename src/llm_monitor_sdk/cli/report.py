@@ -38,15 +38,15 @@ def _run(args: argparse.Namespace) -> int:
             alert_targets=not args.no_alert_targets,
             top=args.top,
             stats=stats,
+            drift=bool(args.html),
+            baseline=args.baseline,
         )
         if stats.noteworthy:
             print(stats.summary_line(), file=sys.stderr)
         if args.html:
-            from ..analysis.drift import report_drift
             from ..report.html import write_html
 
-            drift = report_drift(files, summary, baseline=args.baseline, engine=args.engine)
-            size = write_html(args.html, summary, drift=drift)
+            size = write_html(args.html, summary, drift=summary.get("drift"))
             print(f"wrote {args.html} ({size / 2**20:.1f} MB)", file=sys.stderr)
     except MissingExtraError as exc:
         print(f"error: {exc}", file=sys.stderr)

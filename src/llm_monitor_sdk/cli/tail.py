@@ -85,13 +85,21 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         files = []
     stats = reader.ReadStats()
-    for record in reader.last_records(files, args.lines, accept=accept, stats=stats) if files else []:
+    positions: dict[str, int] = {}
+    for record in (
+        reader.last_records(files, args.lines, accept=accept, stats=stats, positions=positions)
+        if files
+        else []
+    ):
         print(format_line(record, timestamps=not args.no_time), flush=True)
     if not args.follow:
         return 0
     base = files[-1] if files and not reader._is_rotated_name(files[-1]) else path
     try:
-        for record in reader.follow(base, poll=args.poll, stats=stats):
+        # Go on right after what was shown: nothing written meanwhile is missed or shown twice.
+        for record in reader.follow(
+            base, offset=positions.get(base), from_start=not files, poll=args.poll, stats=stats
+        ):
             if accept(record):
                 print(format_line(record, timestamps=not args.no_time), flush=True)
     except KeyboardInterrupt:
