@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,11 @@ def _run(args: list[str]) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
+def _lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 records: checks the script runs")
@@ -66,11 +70,13 @@ def main() -> None:
         if not base.exists():
             _records.write(str(directory), n, days=7)
             print(f"wrote {n:,} records in {time.perf_counter() - start:.1f} s")
-        on_disk = sum(p.stat().st_size for p in directory.iterdir() if p.name.startswith("records.jsonl"))
-        raw = sum(p.stat().st_size for p in directory.iterdir() if p.name.startswith("records.jsonl") and not p.name.endswith(".gz"))
-        plain_records = n * (len([p for p in directory.iterdir() if not p.name.endswith(".gz")]) / 6)
-        print(f"files: {sorted(p.name for p in directory.iterdir())}; {on_disk / 2**20:.0f} MB on disk, "
-              f"~{raw / max(plain_records, 1):.0f} bytes per record")
+        files = [p for p in directory.iterdir() if p.name.startswith("records.jsonl")]
+        on_disk = sum(p.stat().st_size for p in files)
+        plain = [p for p in files if not p.name.endswith(".gz")]
+        per_record = sum(p.stat().st_size for p in plain) / max(sum(_lines(p) for p in plain), 1)
+        print(
+            f"files: {sorted(p.name for p in files)}; {on_disk / 2**20:.0f} MB on disk, ~{per_record:.0f} bytes per record"
+        )
         print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         rows = []
         seconds, rss = _run(["report", str(base), "--json", "--engine", "duckdb"])
@@ -97,7 +103,11 @@ def main() -> None:
             ]
             if not args.skip_python:
                 verdicts.append(rows[3][1] <= 300)
-            print("targets met" if all(verdicts) else "some targets missed (see above; a loaded machine is slower)")
+            print(
+                "targets met"
+                if all(verdicts)
+                else "some targets missed (see above; a loaded machine is slower)"
+            )
 
 
 if __name__ == "__main__":
