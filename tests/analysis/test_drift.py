@@ -184,8 +184,10 @@ def test_the_report_drift_panel_is_the_same_for_both_engines(tmp_path: Path) -> 
     # The DuckDB engine samples from the keys it kept while loading, or reads the files again when
     # too few were kept: the same records either way.
     files = reader.expand_paths(base)
-    sides = {"baseline": reader.TimeRange.parse("2026-11-20..2026-11-20T12:00:00"),
-             "current": reader.TimeRange.parse("2026-11-21..")}
+    sides = {
+        "baseline": reader.TimeRange.parse("2026-11-20..2026-11-20T12:00:00"),
+        "current": reader.TimeRange.parse("2026-11-21.."),
+    }
     expected = reader.sample_calls(files, sides, 100)
     for keep in (reader.SAMPLE_KEY_SPACE // 2000, reader.keep_below_for(files, 100)):
         connection = reader.load_duckdb(files, keep_below=keep)

@@ -14,6 +14,7 @@ five times as frequent in ``current`` as in ``baseline`` (and seen there at leas
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -35,7 +36,7 @@ EMERGING_MAX = 20
 #: Below this many calls on a side the result carries a ``warning`` (small samples are noisy).
 RELIABLE_CALLS = 100
 
-_WORD = re.compile(r"[^\W\d_]{2,}(?:'[^\W\d_]+)?")
+_WORD_PATTERN = r"[^\W\d_]{2,}(?:'[^\W\d_]+)?"
 _OTHER = "\x00other"
 #: A short list of English function words left out of word distributions (our own list).
 STOP_WORDS = frozenset(
@@ -172,7 +173,13 @@ def descriptors(record: dict[str, Any]) -> dict[str, float | None]:
 
 def words(text: str) -> list[str]:
     """Lower-case words of a text (letters only, two or more), without common function words."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+    return [w for w in _word_regex().findall(text.lower()) if w not in STOP_WORDS]
+
+
+@functools.cache
+def _word_regex() -> re.Pattern[str]:
+    # Compiled on first use: importing ``lm.analysis`` stays cheap.
+    return re.compile(_WORD_PATTERN)
 
 
 def _deciles(values: Sequence[float]) -> list[float]:
