@@ -50,6 +50,7 @@ def test_report_and_tail_read_a_jsonl_file(tmp_path: Path, capsys: pytest.Captur
     base = {
         "schema_version": 1,
         "kind": "llm_call",
+        "started_at": "2026-11-20T08:00:00.000000Z",
         "provider": "openai",
         "operation": "chat",
         "request_model": "gpt-4o-mini",
@@ -69,8 +70,11 @@ def test_report_and_tail_read_a_jsonl_file(tmp_path: Path, capsys: pytest.Captur
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
 
     assert main(["report", str(path), "--json"]) == 0
-    stats = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    stats = json.loads(captured.out)
+    assert "1 not JSON" in captured.err  # the one summary line of what was skipped
     assert stats["calls"] == 101 and stats["by_status"] == {"ok": 100, "error": 1}
+    assert stats["errors_by_category"] == {"rate_limit": 1}
     assert stats["latency_ms"]["p50"] == pytest.approx(50, rel=0.02)
     assert stats["latency_ms"]["p99"] == pytest.approx(99, rel=0.02)
     assert stats["tokens"]["input_tokens"] == 1010
@@ -78,7 +82,8 @@ def test_report_and_tail_read_a_jsonl_file(tmp_path: Path, capsys: pytest.Captur
 
     assert main(["tail", str(path), "-n", "2"]) == 0
     tail = capsys.readouterr().out.splitlines()
-    assert len(tail) == 1 and "openai.RateLimitError" in tail[0]  # the non-JSON last line is skipped
+    assert len(tail) == 2 and "openai.RateLimitError" in tail[1]  # the non-JSON last line is skipped
+    assert tail[1].startswith("2026-11-20T08:00:00")
 
     assert main(["report", str(tmp_path / "missing.jsonl")]) == 1
 
