@@ -19,6 +19,7 @@ from .context import ContextThreadPoolExecutor, bind_context, context, current_t
 from .errors import BudgetExceededError
 
 if TYPE_CHECKING:
+    from . import analysis
     from ._record_models import ErrorInfo, Record, Usage
 
 # The pydantic record models cost ~30 ms to build; they load when first used (``lm.Record``).
@@ -26,6 +27,12 @@ _LAZY = frozenset({"ErrorInfo", "Record", "Usage"})
 
 
 def __getattr__(name: str) -> Any:
+    if name == "analysis":  # offline analysis: loaded on first use
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.analysis")
+        globals()[name] = module
+        return module
     if name in _LAZY:
         from . import record
 
@@ -36,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | _LAZY | {"analysis"})
 
 
 __all__ = [
@@ -47,6 +54,7 @@ __all__ = [
     "Record",
     "Usage",
     "__version__",
+    "analysis",
     "bind_context",
     "context",
     "current_trace_id",

@@ -23,6 +23,7 @@ CONTRACT_API = (
     "BudgetExceededError",
     "exporters",
     "current_trace_id",
+    "analysis",
 )
 # Names of ours in ``lm`` beyond the contract's, listed explicitly so nothing becomes public by accident.
 EXTRA_API = (
