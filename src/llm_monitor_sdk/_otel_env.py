@@ -56,7 +56,10 @@ DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 DEFAULT_TIMEOUT_S = 10.0
 _COMPRESSIONS = ("gzip", "deflate", "none")
 # The obsolete per-signal spellings of INSECURE that the specification asks SDKs to keep reading.
-_OBSOLETE_INSECURE = {"traces": "OTEL_EXPORTER_OTLP_SPAN_INSECURE", "metrics": "OTEL_EXPORTER_OTLP_METRIC_INSECURE"}
+_OBSOLETE_INSECURE = {
+    "traces": "OTEL_EXPORTER_OTLP_SPAN_INSECURE",
+    "metrics": "OTEL_EXPORTER_OTLP_METRIC_INSECURE",
+}
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _warned: set[tuple[str, str]] = set()
 

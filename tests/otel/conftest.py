@@ -49,7 +49,12 @@ class Received:
                 for span in ss.spans:
                     attributes = {kv.key: kv.value for kv in span.attributes}
                     out.append(
-                        {"name": span.name, "span_id": span.span_id.hex(), "resource": resource, "attributes": attributes}
+                        {
+                            "name": span.name,
+                            "span_id": span.span_id.hex(),
+                            "resource": resource,
+                            "attributes": attributes,
+                        }
                     )
         return out
 
@@ -59,7 +64,9 @@ class Received:
 
     def metric_resource(self) -> dict[str, str]:
         request = ExportMetricsServiceRequest.FromString(self.body)
-        return {kv.key: kv.value.string_value for rm in request.resource_metrics for kv in rm.resource.attributes}
+        return {
+            kv.key: kv.value.string_value for rm in request.resource_metrics for kv in rm.resource.attributes
+        }
 
 
 class _Waiter:
@@ -109,7 +116,9 @@ class HTTPReceiver(_Waiter):
                     raw = gzip.decompress(raw)
                 elif encoding == "deflate":
                     raw = zlib.decompress(raw)
-                receiver.add(Received("http", self.path, {k.lower(): v for k, v in self.headers.items()}, raw))
+                receiver.add(
+                    Received("http", self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+                )
                 if receiver.hold_seconds:
                     receiver.release.wait(receiver.hold_seconds)
                 self.send_response(200)
@@ -120,7 +129,9 @@ class HTTPReceiver(_Waiter):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     @property
     def url(self) -> str:
@@ -146,14 +157,18 @@ class GRPCReceiver(_Waiter):
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
             def Export(self, request: Any, context: Any) -> Any:
                 receiver.add(
-                    Received("grpc", "traces", dict(context.invocation_metadata()), request.SerializeToString())
+                    Received(
+                        "grpc", "traces", dict(context.invocation_metadata()), request.SerializeToString()
+                    )
                 )
                 return ExportTraceServiceResponse()
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request: Any, context: Any) -> Any:
                 receiver.add(
-                    Received("grpc", "metrics", dict(context.invocation_metadata()), request.SerializeToString())
+                    Received(
+                        "grpc", "metrics", dict(context.invocation_metadata()), request.SerializeToString()
+                    )
                 )
                 return ExportMetricsServiceResponse()
 

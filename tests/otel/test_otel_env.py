@@ -81,8 +81,13 @@ def test_empty_variables_count_as_unset():
 
 
 def test_grpc_endpoints_are_targets_used_as_they_are():
-    assert oe.otlp_config({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces").endpoint == "http://localhost:4317"
-    env = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "https://my-api-endpoint:443"}
+    assert (
+        oe.otlp_config({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces").endpoint == "http://localhost:4317"
+    )
+    env = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "https://my-api-endpoint:443",
+    }
     assert oe.otlp_config(env, "traces").endpoint == "https://my-api-endpoint:443"  # no /v1/traces for gRPC
     env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = "http://metrics:4317"
     assert oe.otlp_config(env, "metrics").endpoint == "http://metrics:4317"
@@ -122,7 +127,11 @@ def test_grpc_insecure(env, expected):
         ({}, "http/protobuf", "http/protobuf"),
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "grpc", "grpc"),
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "GRPC"}, "grpc", "grpc"),  # enums are case-insensitive
-        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf"}, "grpc", "http/protobuf"),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf"},
+            "grpc",
+            "http/protobuf",
+        ),
         ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, "http/json", "http/protobuf"),
     ],
 )
@@ -167,7 +176,10 @@ def test_per_signal_headers_replace_the_generic_ones():
 
 def test_header_values_are_percent_decoded_and_stripped():
     env = {"OTEL_EXPORTER_OTLP_HEADERS": " Authorization = Basic%20dXNlcjpwYXNz , x-api-key=a%2Cb%3Dc "}
-    assert oe.otlp_config(env, "traces").headers == {"authorization": "Basic dXNlcjpwYXNz", "x-api-key": "a,b=c"}
+    assert oe.otlp_config(env, "traces").headers == {
+        "authorization": "Basic dXNlcjpwYXNz",
+        "x-api-key": "a,b=c",
+    }
 
 
 def test_a_malformed_header_item_is_skipped_with_a_warning(caplog):
@@ -207,7 +219,11 @@ def test_timeout(env, traces, metrics):
     [
         ({}, None, None),
         ({"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}, "gzip", "gzip"),
-        ({"OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "deflate"}, "deflate", "gzip"),
+        (
+            {"OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "deflate"},
+            "deflate",
+            "gzip",
+        ),
         ({"OTEL_EXPORTER_OTLP_COMPRESSION": "none"}, "none", "none"),
         ({"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, None, None),
     ],
@@ -249,8 +265,17 @@ def test_an_unknown_signal_is_a_value_error():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("true", True), ("TRUE", True), ("True", True), (" true ", True), ("false", False), ("", False),
-     ("1", False), ("yes", False), ("on", False)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("True", True),
+        (" true ", True),
+        ("false", False),
+        ("", False),
+        ("1", False),
+        ("yes", False),
+        ("on", False),
+    ],
 )
 def test_sdk_disabled_is_true_only_for_true(value, expected):
     assert oe.sdk_disabled({"OTEL_SDK_DISABLED": value}) is expected

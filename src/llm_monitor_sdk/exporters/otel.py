@@ -337,7 +337,9 @@ class OTelExporter:
 def _http_compression(name: str | None) -> Any:
     from opentelemetry.exporter.otlp.proto.http import Compression
 
-    return {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(name or "", Compression.NoCompression)
+    return {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(
+        name or "", Compression.NoCompression
+    )
 
 
 def _grpc_options(config: OTLPConfig) -> dict[str, Any]:
