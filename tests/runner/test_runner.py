@@ -26,6 +26,35 @@ def test_a_script_that_never_calls_instrument_is_recorded(tmp_path):
     assert all(c["status"] == "ok" and c["usage"]["output_tokens"] for c in got)
 
 
+def test_instrument_runs_when_the_program_first_imports_a_provider(tmp_path):
+    write(
+        tmp_path,
+        "app.py",
+        """
+        import sys
+        before = "llm_monitor_sdk" in sys.modules
+        import openai                      # the trigger: instrument() runs as this import completes
+        after = "llm_monitor_sdk" in sys.modules
+        from llm_monitor_sdk import _runtime
+        print(before, after, _runtime.active is not None)
+        from llm_monitor_sdk.testing import FakeProvider
+        with FakeProvider() as fake:
+            client = openai.OpenAI(api_key="k", base_url=fake.openai_base_url, max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "q"}])
+        """,
+    )
+    result = run(["python", "app.py"], tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "False True True\n", "")
+    assert [user_texts(c) for c in calls(tmp_path)] == [["q"]]
+
+
+@pytest.mark.parametrize(("eager", "loaded"), [("", "False"), ("true", "True")])
+def test_a_program_that_never_touches_an_llm_does_not_load_the_sdk(tmp_path, eager, loaded):
+    write(tmp_path, "app.py", "import json, sys\nprint('llm_monitor_sdk' in sys.modules)\n")
+    result = run(["python", "app.py"], tmp_path, env=base_env(tmp_path, LLM_MONITOR_RUN_EAGER=eager))
+    assert (result.returncode, result.stdout, result.stderr) == (0, loaded + "\n", "")
+
+
 def test_exit_status_stdout_stderr_and_stdin_pass_through(tmp_path):
     write(
         tmp_path,
@@ -267,7 +296,7 @@ def test_an_interpreter_that_cannot_import_the_sdk_runs_normally(tmp_path):
     write(
         tmp_path, "shadow/llm_monitor_sdk/__init__.py", "raise ImportError('broken llm_monitor_sdk here')\n"
     )
-    write(tmp_path, "app.py", "print('still runs')\n")
+    write(tmp_path, "app.py", "import openai\nprint('still runs')\n")
     env = base_env(tmp_path, PYTHONPATH=os.pathsep.join([BOOTSTRAP_DIR, str(tmp_path / "shadow")]))
     env["LLM_MONITOR_RUN_PID"] = "0"  # a subprocess, not the program the runner started: stays quiet
     quiet = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True)

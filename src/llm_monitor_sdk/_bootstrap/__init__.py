@@ -1,9 +1,10 @@
 """Zero-code start-up for ``llm-monitor run``.
 
 This folder holds the ``sitecustomize`` module that ``llm-monitor run`` puts first on ``PYTHONPATH``
-(see :mod:`llm_monitor_sdk.cli.run`). It calls :func:`start`, which calls ``instrument()`` configured
-from the environment. Nothing here may stop the user's program: every failure is logged in one line
-and start-up goes on.
+(see :mod:`llm_monitor_sdk.cli.run`). When the program first imports a provider client or
+``llm_monitor_sdk`` (or at start-up with ``LLM_MONITOR_RUN_EAGER=true``), it calls :func:`start`, which
+calls ``instrument()`` configured from the environment. Nothing here may stop the user's program:
+every failure is reported in one line and the program goes on.
 
 Only ``sitecustomize.py`` and this file live here, because the whole folder is on ``sys.path`` while
 ``site`` runs (the ``sitecustomize`` removes it right away).
