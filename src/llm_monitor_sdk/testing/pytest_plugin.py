@@ -42,7 +42,7 @@ def fake_provider(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
         yield fake
 
 
-class RecordList(list):  # type: ignore[type-arg]
+class RecordList(list):
     """The records exported during one test, as JSON-ready dicts, oldest first.
 
     A live list: every read (iteration, ``len``, indexing, ``in``, comparison, :attr:`calls` ...) first
@@ -87,7 +87,7 @@ class RecordList(list):  # type: ignore[type-arg]
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __bool__(self) -> bool:
         return list.__len__(self.refresh()) > 0
