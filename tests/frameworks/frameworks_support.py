@@ -15,7 +15,9 @@ import llm_monitor_sdk as lm
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-\d+)?", re.I)
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 #: Keys whose values change on every run whatever we do (wall-clock times, durations).
-VOLATILE_KEYS = frozenset({"created", "timestamp", "response_ms", "_response_ms", "duration", "start_time", "end_time"})
+VOLATILE_KEYS = frozenset(
+    {"created", "timestamp", "response_ms", "_response_ms", "duration", "start_time", "end_time"}
+)
 
 
 def plain(value: Any, depth: int = 0) -> Any:
@@ -52,7 +54,9 @@ def plain(value: Any, depth: int = 0) -> Any:
     return _UUID.sub("<uuid>", repr(value))
 
 
-def with_and_without(call: Callable[[], Any], **instrument_kwargs: Any) -> tuple[Any, Any, list[dict[str, Any]]]:
+def with_and_without(
+    call: Callable[[], Any], **instrument_kwargs: Any
+) -> tuple[Any, Any, list[dict[str, Any]]]:
     """``call()`` uninstrumented, then instrumented; returns both results and the records of the second.
 
     ``call`` must build its own framework objects (clients cache bound methods).
@@ -91,7 +95,9 @@ def tool_calls(record: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def assert_complete(record: dict[str, Any], *, model: str, provider: str = "openai", text: str | None = None) -> None:
+def assert_complete(
+    record: dict[str, Any], *, model: str, provider: str = "openai", text: str | None = None
+) -> None:
     """One finished call with model, usage and (when given) the response text."""
     assert record["status"] == "ok", record.get("error")
     assert record["provider"] == provider

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import instructor
 import openai
-from instructor.core.exceptions import InstructorRetryException
 import pydantic
 import pytest
 from frameworks_support import calls, output_text, plain, tool_calls, with_and_without
+from instructor.core.exceptions import InstructorRetryException
 
 import llm_monitor_sdk as lm
 
@@ -22,7 +22,9 @@ BAD = '{"name": "Ada", "age": "thirty-six"}'
 
 
 def _client(fake, mode: instructor.Mode) -> instructor.Instructor:
-    return instructor.from_openai(openai.OpenAI(api_key="k", base_url=fake.openai_base_url, max_retries=0), mode=mode)
+    return instructor.from_openai(
+        openai.OpenAI(api_key="k", base_url=fake.openai_base_url, max_retries=0), mode=mode
+    )
 
 
 def test_json_mode_with_one_retry_is_two_records(fake):
@@ -61,7 +63,9 @@ def test_tools_mode(fake):
         model="gpt-4o-mini", response_model=Person, messages=[{"role": "user", "content": "Who?"}]
     )
     assert lm.flush(5)
-    assert again.model_dump() == person.model_dump() and plain(again._raw_response) == plain(person._raw_response)
+    assert again.model_dump() == person.model_dump() and plain(again._raw_response) == plain(
+        person._raw_response
+    )
     (call,) = calls(memory.records)
     (part,) = tool_calls(call)
     assert part["name"] == "Person" and call["finish_reasons"] == ["tool_calls"]
@@ -73,7 +77,10 @@ def test_retries_exhausted_are_all_recorded(fake):
     lm.instrument(exporters=[memory], redact=False, flush_interval=0.05)
     with pytest.raises(InstructorRetryException):
         _client(fake, instructor.Mode.JSON).chat.completions.create(
-            model="gpt-4o-mini", response_model=Person, max_retries=3, messages=[{"role": "user", "content": "?"}]
+            model="gpt-4o-mini",
+            response_model=Person,
+            max_retries=3,
+            messages=[{"role": "user", "content": "?"}],
         )
     assert lm.flush(5)
     assert fake.request_count >= 3

@@ -19,7 +19,9 @@ def _openai(fake) -> ChatOpenAI:
 
 
 def _anthropic(fake) -> ChatAnthropic:
-    return ChatAnthropic(model="claude-sonnet-4-5", base_url=fake.anthropic_base_url, api_key="k", max_retries=0)
+    return ChatAnthropic(
+        model="claude-sonnet-4-5", base_url=fake.anthropic_base_url, api_key="k", max_retries=0
+    )
 
 
 @tool
@@ -98,7 +100,9 @@ def test_anthropic_invoke_and_stream(fake):
     before, after, records = with_and_without(run)
     assert plain(after) == plain(before)
     message, chunks = after
-    assert message.content == TEXT and "".join(c.content for c in chunks if isinstance(c.content, str)) == TEXT
+    assert (
+        message.content == TEXT and "".join(c.content for c in chunks if isinstance(c.content, str)) == TEXT
+    )
     invoked, streamed = calls(records)
     for call in (invoked, streamed):
         assert_complete(call, model="claude-sonnet-4-5", provider="anthropic", text=TEXT)

@@ -20,7 +20,9 @@ def _llm(fake) -> OpenAI:
 def test_complete_and_chat(fake):
     def run():
         llm = _llm(fake)
-        return llm.complete("Capital of France?"), llm.chat([ChatMessage(role="user", content="Capital of France?")])
+        return llm.complete("Capital of France?"), llm.chat(
+            [ChatMessage(role="user", content="Capital of France?")]
+        )
 
     before, after, records = with_and_without(run)
     assert plain(after) == plain(before)

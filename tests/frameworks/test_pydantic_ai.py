@@ -69,7 +69,9 @@ def test_run_stream(fake, provider):
 def test_observe_parents_the_agents_calls(llm_monitor_records, fake):
     @lm.observe("triage", tenant_id="acme")
     def triage() -> tuple[str, str]:
-        return _agent(fake, "openai").run_sync("Capital?").output, _agent(fake, "anthropic").run_sync("Capital?").output
+        return _agent(fake, "openai").run_sync("Capital?").output, _agent(fake, "anthropic").run_sync(
+            "Capital?"
+        ).output
 
     assert triage() == (TEXT, TEXT)
     (span,) = llm_monitor_records.spans
@@ -100,7 +102,9 @@ def test_logfire_tracing_and_ours_both_see_the_calls(fake):
     logfire.force_flush()
     (call,) = calls(memory.records)
     assert output_text(call) == TEXT
-    chat_spans = [s for s in spans.get_finished_spans() if s.attributes.get("gen_ai.request.model") == "gpt-4o-mini"]
+    chat_spans = [
+        s for s in spans.get_finished_spans() if s.attributes.get("gen_ai.request.model") == "gpt-4o-mini"
+    ]
     assert chat_spans, [s.name for s in spans.get_finished_spans()]
     (chat,) = chat_spans
     # Our record joins the application's trace: its parent is Logfire's span around the model request.
