@@ -332,3 +332,18 @@ def test_the_bootstrap_folder_holds_only_the_hook():
     # The whole folder is on sys.path while site runs: nothing else in it may shadow a module.
     names = {p.name for p in Path(BOOTSTRAP_DIR).iterdir() if p.name != "__pycache__"}
     assert names == {"__init__.py", "sitecustomize.py"}
+
+
+def test_run_main_is_the_same_command_without_the_full_parser(tmp_path, monkeypatch):
+    from llm_monitor_sdk.cli import run as run_module
+
+    seen = []
+    monkeypatch.setattr(run_module, "execute", lambda command, env: seen.append((command, env)) or 0)
+    assert run_module.run_main(["--", "python", "-m", "x"]) == 0
+    assert run_module.run_main(["python", "-c", "pass"]) == 0
+    assert [command for command, _ in seen] == [["python", "-m", "x"], ["python", "-c", "pass"]]
+    assert all(env["PYTHONPATH"].split(os.pathsep)[0] == BOOTSTRAP_DIR for _, env in seen)
+    assert run_module.run_main([]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        run_module.run_main(["--help"])
+    assert exit_info.value.code == 0

@@ -54,7 +54,19 @@ def child_environment(environ: Mapping[str, str], pid: int | None = None) -> dic
 
 
 def _run(args: argparse.Namespace) -> int:
-    command = list(args.command)
+    return run_main(args.command)
+
+
+def run_main(argv: Sequence[str]) -> int:
+    """``llm-monitor run ARGV``, without building the whole command-line parser (start-up matters here).
+
+    ``llm_monitor_sdk.cli.main`` may call this directly when its first argument is ``run``.
+    """
+    command = list(argv)
+    if command[:1] in (["-h"], ["--help"]):
+        from . import build_parser
+
+        build_parser().parse_args(["run", "--help"])  # prints the help and exits
     if command and command[0] == "--":
         command = command[1:]
     if not command:
@@ -98,4 +110,4 @@ def _run_windows(command: Sequence[str], env: Mapping[str, str]) -> int:  # prag
             continue
 
 
-__all__ = ["child_environment", "execute", "register"]
+__all__ = ["child_environment", "execute", "register", "run_main"]
