@@ -14,8 +14,10 @@ finished ``ReadableSpan`` objects itself and hands them on, in one of two ways:
   proxy provider) spans have nowhere to go: they are counted in ``spans_no_provider`` and a warning is
   logged once. Sampling is the record's: the application's sampler is not consulted.
 * **Own OTLP pipeline** (:func:`build_otlp_exporter`, ``LLM_MONITOR_EXPORTERS=otlp``): each batch from
-  the SDK's worker goes straight to an OTLP/HTTP ``SpanExporter`` with no second batching queue, so a
-  burst cannot overflow a queue and lose spans; a failed export is counted in ``spans_failed``.
+  the SDK's worker goes straight to an OTLP ``SpanExporter`` (``http/protobuf`` or ``grpc``, configured
+  from the standard ``OTEL_EXPORTER_OTLP_*`` variables by :mod:`llm_monitor_sdk._otel_env`) with no
+  second batching queue, so a burst cannot overflow a queue and lose spans; a failed export is counted
+  in ``spans_failed``. ``OTEL_SDK_DISABLED=true`` turns the exporter off.
 
 Metrics go through a ``Meter`` of the given (or global) ``MeterProvider``: the
 ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage`` and
@@ -29,14 +31,18 @@ exporter (the ``otel`` extra) are imported when first needed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
+from .. import _otel_env
+from .._install import install_hint
+from .._otel_env import OTLPConfig
 from .._secrets import mask_text
 from .._version import __version__
 from ..record import RecordDict
@@ -57,7 +63,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("llm_monitor_sdk.exporters.otel")
 
 _SCOPE = "llm_monitor_sdk"
-_INSTALL_HINT = "pip install 'llm-monitor-sdk[otel]'"
+_INSTALL_HINT = install_hint("otel")
 #: Name of the cost counter (not a GenAI convention; ours).
 COST_METRIC = "llm_monitor.client.cost"
 
@@ -83,6 +89,8 @@ class OTelExporter:
         resource: the resource of spans sent through ``span_exporter`` (default: from ``OTEL_*``).
         max_export_batch: most spans per ``span_exporter.export`` call.
         owned_meter_provider: shut ``meter_provider`` down with the exporter (it was built for us).
+        disabled: export nothing (records are counted in ``spans_disabled``); ``None`` means
+            ``OTEL_SDK_DISABLED=true`` in the environment, as for the OpenTelemetry SDK itself.
 
     Raises:
         ValueError: the OpenTelemetry SDK (the ``otel`` extra) is not installed.
@@ -101,7 +109,23 @@ class OTelExporter:
         resource: Resource | None = None,
         max_export_batch: int = 512,
         owned_meter_provider: bool = False,
+        disabled: bool | None = None,
     ) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(
+            ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid", "spans_disabled"), 0
+        )
+        self._warned: set[str] = set()
+        # OTEL_SDK_DISABLED=true switches OpenTelemetry off for the whole process: ours too.
+        self.disabled = _otel_env.sdk_disabled(os.environ) if disabled is None else disabled
+        if self.disabled:
+            logger.info("llm-monitor: OpenTelemetry export is off (OTEL_SDK_DISABLED=true)")
+            self.capture_content = capture_content
+            self._span_exporter = None
+            self._meter_provider = None
+            self._tracer_provider = None
+            self._owned_meter_provider = False
+            return
         _require_sdk()
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -135,11 +159,6 @@ class OTelExporter:
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
         self._cost = meter.create_counter(COST_METRIC, unit="USD", description="Cost of GenAI calls in USD")
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(
-            ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid"), 0
-        )
-        self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ exporter protocol
 
@@ -149,6 +168,9 @@ class OTelExporter:
         Raises:
             RuntimeError: the direct OTLP export of some spans failed (they are counted too).
         """
+        if self.disabled:
+            self._count("spans_disabled", len(records))
+            return
         spans: list[ReadableSpan] = []
         for record in records:
             try:
@@ -167,6 +189,8 @@ class OTelExporter:
 
     def force_flush(self, timeout: float = 5.0) -> bool:
         """Flush the span and metric pipelines this exporter writes to."""
+        if self.disabled:
+            return True
         millis = int(timeout * 1000)
         ok = True
         targets = [self._span_exporter or self._current_tracer_provider(), self._meter_provider]
@@ -182,6 +206,8 @@ class OTelExporter:
 
     def shutdown(self) -> None:
         """Flush; shut down what this exporter built (never the application's providers)."""
+        if self.disabled:
+            return
         self.force_flush()
         if self._span_exporter is not None:
             self._span_exporter.shutdown()
@@ -191,7 +217,8 @@ class OTelExporter:
     @property
     def stats(self) -> dict[str, int]:
         """``spans_exported`` (handed on), ``spans_failed`` (direct export failed),
-        ``spans_no_provider`` (no SDK tracer provider configured), ``records_invalid`` (bad ids or times)."""
+        ``spans_no_provider`` (no SDK tracer provider configured), ``records_invalid`` (bad ids or times),
+        ``spans_disabled`` (not exported because ``OTEL_SDK_DISABLED=true``)."""
         with self._lock:
             return dict(self._counts)
 
@@ -308,20 +335,135 @@ class OTelExporter:
         logger.warning(message, *args)
 
 
-def build_otlp_exporter(*, capture_content: bool = True, service_name: str | None = None) -> OTelExporter:
+def _http_compression(name: str | None) -> Any:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+
+    return {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(
+        name or "", Compression.NoCompression
+    )
+
+
+def _grpc_options(config: OTLPConfig) -> dict[str, Any]:
+    """Keyword arguments shared by the gRPC span and metric exporters."""
+    import grpc
+
+    options: dict[str, Any] = {
+        "endpoint": config.endpoint,
+        "insecure": config.insecure,
+        "headers": dict(config.headers),
+        "timeout": config.timeout,
+        "compression": {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(
+            config.compression or "", grpc.Compression.NoCompression
+        ),
+    }
+    if not config.insecure and config.certificate:
+
+        def read(path: str | None) -> bytes | None:
+            if not path:
+                return None
+            with open(path, "rb") as handle:
+                return handle.read()
+
+        options["credentials"] = grpc.ssl_channel_credentials(
+            root_certificates=read(config.certificate),
+            private_key=read(config.client_key),
+            certificate_chain=read(config.client_certificate),
+        )
+    return options
+
+
+def _http_options(config: OTLPConfig) -> dict[str, Any]:
+    """Keyword arguments shared by the OTLP/HTTP span and metric exporters."""
+    return {
+        "endpoint": config.endpoint,
+        "certificate_file": config.certificate,
+        "client_key_file": config.client_key,
+        "client_certificate_file": config.client_certificate,
+        "headers": dict(config.headers),
+        "timeout": config.timeout,
+        "compression": _http_compression(config.compression),
+    }
+
+
+def _check_protocol(config: OTLPConfig) -> None:
+    if config.protocol == "http/json":
+        signal = config.signal.upper()
+        raise ValueError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL / OTEL_EXPORTER_OTLP_{signal}_PROTOCOL is 'http/json', which the "
+            "OpenTelemetry Python exporters do not implement: use 'http/protobuf' (the default) or 'grpc'"
+        )
+
+
+def otlp_span_exporter(config: OTLPConfig) -> SpanExporter:
+    """An OTLP ``SpanExporter`` for ``config`` (OTLP/HTTP protobuf or gRPC).
+
+    Raises:
+        ValueError: the protocol is ``http/json``, or the exporter package it needs is not installed.
+    """
+    _check_protocol(config)
+    if config.protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GRPCSpanExporter,
+            )
+        except ImportError as exc:
+            raise ValueError(f"OTLP over gRPC needs the gRPC exporter: {install_hint('otel-grpc')}") from exc
+        return GRPCSpanExporter(**_grpc_options(config))
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise ValueError(f"OTLP over HTTP needs the OTLP/HTTP exporter: {_INSTALL_HINT}") from exc
+
+    return OTLPSpanExporter(**_http_options(config))
+
+
+def otlp_metric_exporter(config: OTLPConfig) -> Any:
+    """An OTLP ``MetricExporter`` for ``config`` (OTLP/HTTP protobuf or gRPC).
+
+    Raises:
+        ValueError: the protocol is ``http/json``, or the exporter package it needs is not installed.
+    """
+    _check_protocol(config)
+    if config.protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter as GRPCMetricExporter,
+            )
+        except ImportError as exc:
+            raise ValueError(f"OTLP over gRPC needs the gRPC exporter: {install_hint('otel-grpc')}") from exc
+        return GRPCMetricExporter(**_grpc_options(config))
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    except ImportError as exc:
+        raise ValueError(f"OTLP over HTTP needs the OTLP/HTTP exporter: {_INSTALL_HINT}") from exc
+
+    return OTLPMetricExporter(**_http_options(config))
+
+
+def build_otlp_exporter(
+    *,
+    capture_content: bool = True,
+    service_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> OTelExporter:
     """The exporter behind ``LLM_MONITOR_EXPORTERS=otlp``.
 
     Uses the application's SDK ``TracerProvider``/``MeterProvider`` when it configured them;
-    otherwise builds an OTLP/HTTP span exporter (fed directly, batch by batch) and a metric reader
-    from the standard ``OTEL_EXPORTER_OTLP_*`` variables, with a resource from ``OTEL_SERVICE_NAME``
-    and ``OTEL_RESOURCE_ATTRIBUTES`` (``service_name``, when given, sets ``service.name``).
+    otherwise builds an OTLP span exporter (fed directly, batch by batch) and a periodic metric reader
+    from the standard ``OTEL_EXPORTER_OTLP_*`` variables of ``environ`` (default ``os.environ``), read
+    by :mod:`llm_monitor_sdk._otel_env` as the OpenTelemetry SDK reads them: per-signal variables over
+    generic ones, ``grpc`` or ``http/protobuf``, the base-URL joining rule. The resource comes from
+    ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` (``service_name``, when given, sets
+    ``service.name``). With ``OTEL_SDK_DISABLED=true`` the exporter exports nothing.
 
     Raises:
-        ValueError: the ``otel`` extra is not installed.
+        ValueError: the ``otel`` extra (or, for ``grpc``, the ``otel-grpc`` extra) is not installed, or
+            the protocol is ``http/json``.
     """
+    env = os.environ if environ is None else environ
+    if _otel_env.sdk_disabled(env):
+        return OTelExporter(capture_content=capture_content, disabled=True)
     try:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
         from opentelemetry.sdk.resources import Resource
@@ -334,14 +476,23 @@ def build_otlp_exporter(*, capture_content: bool = True, service_name: str | Non
     global_meters = metrics_api.get_meter_provider()
     app_meters = global_meters if isinstance(global_meters, MeterProvider) else None
     global_tracers = trace_api.get_tracer_provider()
-    resource = Resource.create({"service.name": service_name} if service_name else {})
+    app_tracers = isinstance(global_tracers, TracerProvider)
+    resource = Resource.create(_otel_env.resource(env, service_name))
+    # Both exporters are built before anything is started, so a bad setting leaves nothing behind.
+    span_exporter = None if app_tracers else otlp_span_exporter(_otel_env.otlp_config(env, "traces"))
     if app_meters is None:
-        reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+        try:
+            metric_exporter = otlp_metric_exporter(_otel_env.otlp_config(env, "metrics"))
+        except BaseException:
+            if span_exporter is not None:
+                span_exporter.shutdown()
+            raise
+        reader = PeriodicExportingMetricReader(metric_exporter)
         meter_provider: Any = MeterProvider(resource=resource, metric_readers=[reader])
     else:
         meter_provider = app_meters
     owned_meters = app_meters is None
-    if isinstance(global_tracers, TracerProvider):
+    if span_exporter is None:
         return OTelExporter(
             None, meter_provider, capture_content=capture_content, owned_meter_provider=owned_meters
         )
@@ -349,10 +500,10 @@ def build_otlp_exporter(*, capture_content: bool = True, service_name: str | Non
         None,
         meter_provider,
         capture_content=capture_content,
-        span_exporter=OTLPSpanExporter(),
+        span_exporter=span_exporter,
         resource=resource,
         owned_meter_provider=owned_meters,
     )
 
 
-__all__ = ["COST_METRIC", "OTelExporter", "build_otlp_exporter"]
+__all__ = ["COST_METRIC", "OTelExporter", "build_otlp_exporter", "otlp_metric_exporter", "otlp_span_exporter"]

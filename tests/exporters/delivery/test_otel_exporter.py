@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, StatusCode
 
+from llm_monitor_sdk._install import install_hint
 from llm_monitor_sdk.exporters._otel_mapping import DURATION_BUCKETS, TOKEN_BUCKETS, iso_to_ns
 from llm_monitor_sdk.exporters.otel import OTelExporter
 
@@ -242,6 +243,7 @@ def test_direct_export_failure_is_counted_and_raised(record_factory):
         "spans_failed": 2,
         "spans_no_provider": 0,
         "records_invalid": 0,
+        "spans_disabled": 0,
     }
 
 
@@ -264,4 +266,5 @@ def test_without_the_otel_extra_import_works_and_otlp_is_a_clear_error():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 2 and all("pip install 'llm-monitor-sdk[otel]'" in line for line in lines)
+    assert len(lines) == 2 and all(install_hint("otel") in line for line in lines)
+    assert install_hint("otel") == "pip install 'llm-monitor-kit[otel]'"
