@@ -394,6 +394,32 @@ VARIABLES: tuple[Variable, ...] = (
     ),
 )
 
+#: Variables read outside :class:`Settings`: the ``llm-monitor run`` bootstrap reads these itself (it may
+#: use only the standard library before the program starts). Listed so they are documented and known.
+BOOTSTRAP_VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "LLM_MONITOR_RUN_EAGER",
+        "",
+        "false",
+        "`llm-monitor run`: `true` calls `instrument()` at interpreter start rather than when the "
+        "program first imports a provider SDK.",
+        parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_BOOTSTRAP_DEBUG",
+        "",
+        "false",
+        "`llm-monitor run`: `true` prints the bootstrap's messages in subprocesses too.",
+        parse_bool,
+    ),
+    Variable(
+        "LLM_MONITOR_RUN_PID",
+        "",
+        "",
+        "Set by `llm-monitor run` for its own use (the pid of the process it started); do not set it.",
+    ),
+)
+
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
 
 
@@ -483,7 +509,7 @@ _warned_unknown: set[str] = set()
 
 def _warn_unknown_variables(env: Mapping[str, str]) -> None:
     """One WARNING per ``LLM_MONITOR_*`` variable that is not a setting, naming the closest one."""
-    known = {variable.name for variable in VARIABLES}
+    known = {variable.name for variable in (*VARIABLES, *BOOTSTRAP_VARIABLES)}
     prefix = "LLM_MONITOR_"
     for name in env:
         if name in known or name in _warned_unknown or not name.upper().startswith(prefix):
@@ -536,13 +562,14 @@ def jsonl_path_from_env(environ: Mapping[str, str] | None = None) -> str:
 def configuration_reference() -> str:
     """The Markdown table of every environment variable (``docs/configuration.md`` embeds it)."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for variable in VARIABLES:
+    for variable in (*VARIABLES, *BOOTSTRAP_VARIABLES):
         default = f"`{variable.default}`" if variable.default else "(none)"
         lines.append(f"| `{variable.name}` | {default} | {variable.help} |")
     return "\n".join(lines) + "\n"
 
 
 __all__ = [
+    "BOOTSTRAP_VARIABLES",
     "DEFAULT_JSONL_PATH",
     "VARIABLES",
     "Settings",

@@ -92,9 +92,9 @@ def test_configuration_doc_embeds_the_generated_table() -> None:
 
 
 def test_configuration_reference_lists_every_variable() -> None:
-    from llm_monitor_sdk.config import VARIABLES
+    from llm_monitor_sdk.config import BOOTSTRAP_VARIABLES, VARIABLES
 
     table = configuration_reference()
-    for variable in VARIABLES:
+    for variable in (*VARIABLES, *BOOTSTRAP_VARIABLES):
         assert f"| `{variable.name}` |" in table
-    assert len(table.strip().splitlines()) == len(VARIABLES) + 2
+    assert len(table.strip().splitlines()) == len(VARIABLES) + len(BOOTSTRAP_VARIABLES) + 2

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from llm_monitor_sdk.cli import build_parser
-from llm_monitor_sdk.config import VARIABLES
+from llm_monitor_sdk.config import BOOTSTRAP_VARIABLES, VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,8 @@ OTEL_VARIABLES = frozenset(
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
         "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_INSECURE",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
         "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
         "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
         "OTEL_EXPORTER_OTLP_COMPRESSION",
@@ -212,8 +214,9 @@ def check(path: Path, text: str) -> list[str]:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     distribution = pyproject["project"]["name"]
     extras = set(pyproject["project"].get("optional-dependencies", {}))
-    variables = {variable.name for variable in VARIABLES}
-    extra_use = re.compile(re.escape(distribution) + r"\[([^\]]*)\]")
+    variables = {variable.name for variable in (*VARIABLES, *BOOTSTRAP_VARIABLES)}
+    # ``NAME[extras]`` and a checkout's ``.[extras]`` (``pip install -e ".[otel]"``).
+    extra_use = re.compile(r"(?:" + re.escape(distribution) + r"|(?<![\w)\]])\.)\[([A-Za-z0-9_, -]*)\]")
     doc = split(path, text)
     name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     problems: list[str] = []
@@ -320,7 +323,7 @@ def test_checker_finds_missing_extras_files_commands_variables_and_links() -> No
     text = "\n".join(
         [
             "```bash",
-            "pip install 'llm-monitor-sdk[redis,kafka]'",
+            "pip install -e '.[redis,kafka]'",
             "$ llm-monitor frobnicate --fast",
             "llm-monitor budget explode",
             "python benchmarks/nope.py --quick",
