@@ -16,7 +16,6 @@ import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 #: ``feature`` of every LLM call an evaluator makes (judge calls): never evaluated, left out of alerts,
@@ -102,7 +101,7 @@ class Evaluator(Protocol):
         """Score one record: an :class:`Evaluation`, a float, a bool, ``None`` or a list of evaluations."""
 
 
-class EvaluationSkipped(Exception):  # noqa: N818 - a signal, not an error
+class EvaluationSkipped(Exception):
     """Raised by an evaluator that could not run this time (budget blocked, rate limited, ...).
 
     The pool counts it under ``skipped[reason]``; it is neither an error nor logged as one.
@@ -114,7 +113,7 @@ class EvaluationSkipped(Exception):  # noqa: N818 - a signal, not an error
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
-class InvalidEvaluation(TypeError):  # noqa: N818
+class InvalidEvaluation(TypeError):
     """An evaluator returned something that is not an evaluation (NaN, a string, a dict, ...)."""
 
 
@@ -123,7 +122,9 @@ class FunctionEvaluator:
 
     source = "code"
 
-    def __init__(self, func: Callable[[dict[str, Any]], Any], name: str, sample_rate: float, raw: bool) -> None:
+    def __init__(
+        self, func: Callable[[dict[str, Any]], Any], name: str, sample_rate: float, raw: bool
+    ) -> None:
         self.func = func
         self.name = name
         self.sample_rate = sample_rate
@@ -253,22 +254,11 @@ def trace_fraction(trace_id: Any) -> float:
     return int.from_bytes(digest, "big") / 18446744073709551616.0
 
 
-def iso(ts: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with microseconds and a ``Z`` (the record's time format)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def current_link() -> tuple[str | None, str | None]:
     """The innermost ``@observe`` span (or active OpenTelemetry span) as ``(trace_id, span_id)``."""
     from ..context import current_scope, parent_of
 
-    trace_id, span_id = parent_of(current_scope())
-    return trace_id, span_id
-
-
-def current_trace_id() -> str | None:
-    """Trace id of the innermost open span; ``None`` outside any (``lm.current_trace_id()``)."""
-    return current_link()[0]
+    return parent_of(current_scope())
 
 
 def copy_json(value: Any) -> Any:
@@ -294,7 +284,6 @@ __all__ = [
     "check_rate",
     "copy_json",
     "current_link",
-    "current_trace_id",
     "evaluate_record",
     "evaluator",
     "is_judge_call",
