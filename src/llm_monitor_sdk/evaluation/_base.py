@@ -129,7 +129,7 @@ class FunctionEvaluator:
         self.name = name
         self.sample_rate = sample_rate
         self.raw = raw
-        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, func)
 
     def evaluate(self, record: dict[str, Any]) -> Any:
         """Run the function on one record."""
@@ -157,9 +157,7 @@ def evaluator(
 ) -> Callable[[Callable[[dict[str, Any]], Any]], FunctionEvaluator]: ...
 
 
-def evaluator(  # type: ignore[misc]
-    name: Any = None, *, sample_rate: float = 1.0, raw: bool = False
-) -> Any:
+def evaluator(name: Any = None, *, sample_rate: float = 1.0, raw: bool = False) -> Any:
     """Make ``fn(record: dict) -> Evaluation | float | bool | None`` an evaluator.
 
     A float is the score, a bool is ``passed``, ``None`` means "does not apply" (no record).
@@ -177,7 +175,7 @@ def evaluator(  # type: ignore[misc]
     def decorate(func: Callable[[dict[str, Any]], Any]) -> FunctionEvaluator:
         if not callable(func):
             raise ValueError(f"@evaluator needs a function, not {func!r}")
-        return FunctionEvaluator(func, name or getattr(func, "__name__", "evaluator"), rate, raw)
+        return FunctionEvaluator(func, str(name or getattr(func, "__name__", "evaluator")), rate, raw)
 
     return decorate
 

@@ -521,7 +521,8 @@ class _Rule:
     @classmethod
     def of(cls, family: str, *args: Any, **kwargs: Any) -> _Rule:
         """A rule of ``family``."""
-        return cls(*args, family=family, **kwargs)
+        kwargs["family"] = family
+        return cls(*args, **kwargs)
 
     def search(self, text: str, ready: set[_Rule]) -> re.Match[str] | None:
         return self.pattern.search(text) if self in ready else None

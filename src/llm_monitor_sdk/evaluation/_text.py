@@ -130,19 +130,19 @@ class RecordView:
         """Text of the user messages after the last assistant message (the latest turn)."""
         if "latest_user" not in self._cache:
             self._split_turns()
-        return self._cache["latest_user"]  # type: ignore[no-any-return]
+        return self._cache["latest_user"]
 
     def tool_results(self) -> list[str]:
         """Tool results in the latest turn (as text)."""
         if "tools" not in self._cache:
             self._split_turns()
-        return self._cache["tools"]  # type: ignore[no-any-return]
+        return self._cache["tools"]
 
     def previous_assistant_text(self) -> str | None:
         """Text of the assistant message the latest user turn answers; ``None`` when there is none."""
         if "previous_assistant" not in self._cache:
             self._split_turns()
-        return self._cache["previous_assistant"]  # type: ignore[no-any-return]
+        return self._cache["previous_assistant"]
 
     def sources(self) -> list[str]:
         """Contents of the record's ``retrieval_sources`` (empty when there are none)."""
@@ -166,7 +166,7 @@ def view(record: dict[str, Any]) -> RecordView:
     """The :class:`RecordView` of ``record`` (the same object for consecutive calls on this thread)."""
     cached = getattr(_local, "view", None)
     if cached is not None and cached.record is record:
-        return cached  # type: ignore[no-any-return]
+        return cached
     fresh = RecordView(record)
     _local.view = fresh
     return fresh

@@ -452,6 +452,21 @@ _JSON_HINT = re.compile(
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _strict_loads(text: str) -> Any:
+    """``json.loads`` that also rejects ``NaN`` and ``Infinity`` (Python accepts them, JSON does not)."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _why(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return str(exc)
+
+
 def _schema_of(params: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
     """Whether ``request_params`` ask for JSON, and the JSON schema when one was given."""
     fmt = params.get("response_format")  # OpenAI chat completions
@@ -537,16 +552,16 @@ class JsonValid(Heuristic):
         for text in outputs:
             candidate = text.strip()
             try:
-                value = json.loads(candidate)
+                value = _strict_loads(candidate)
             except ValueError as exc:
                 fence = _FENCE.match(candidate)
                 if fence is None:
-                    problems.append(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+                    problems.append(f"invalid JSON: {_why(exc)}")
                     continue
                 try:
-                    value = json.loads(fence.group(1))
+                    value = _strict_loads(fence.group(1))
                 except ValueError as inner:
-                    problems.append(f"invalid JSON in code fence: {inner.msg} at line {inner.lineno}")
+                    problems.append(f"invalid JSON in code fence: {_why(inner)}")
                     continue
                 fenced = True
             if schema is not None:
