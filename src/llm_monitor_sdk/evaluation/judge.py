@@ -16,6 +16,7 @@ off, calls are skipped and counted, not queued or retried. A budget block is cou
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 import threading
@@ -169,6 +170,15 @@ def _client_kind(client: Any) -> tuple[str, bool]:
     )
 
 
+def _accepts(method: Any, name: str) -> bool:
+    """Whether ``method`` takes the keyword ``name`` (SDK versions add and drop parameters)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def _status_code(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
     if not isinstance(code, int):
@@ -262,6 +272,7 @@ class LLMJudge:
         self._failures = 0
         self._backoff_until = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._accepted: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"<LLMJudge {self.name!r} {self.kind}:{self.model} rubric={self.rubric.name}>"
@@ -307,9 +318,10 @@ class LLMJudge:
                 "max_completion_tokens": self.max_tokens,
                 "timeout": self.timeout,
             }
-            if self.temperature is not None:
+            method = client.chat.completions.create
+            if self.temperature is not None and self._takes(method, "temperature"):
                 kwargs["temperature"] = self.temperature
-            return client.chat.completions.create(**kwargs)
+            return method(**kwargs)
         if self.kind == "anthropic":
             kwargs = {
                 "model": self.model,
@@ -318,9 +330,10 @@ class LLMJudge:
                 "messages": [{"role": "user", "content": user}],
                 "timeout": self.timeout,
             }
-            if self.temperature is not None:
+            method = client.messages.create
+            if self.temperature is not None and self._takes(method, "temperature"):
                 kwargs["temperature"] = self.temperature
-            return client.messages.create(**kwargs)
+            return method(**kwargs)
         config: dict[str, Any] = {
             "system_instruction": system,
             "max_output_tokens": self.max_tokens,
@@ -330,6 +343,12 @@ class LLMJudge:
             config["temperature"] = self.temperature
         models = client.models if hasattr(client, "models") else client.aio.models
         return models.generate_content(model=self.model, contents=user, config=config)
+
+    def _takes(self, method: Any, name: str) -> bool:
+        found = self._accepted.get(name)
+        if found is None:
+            found = self._accepted[name] = _accepts(method, name)
+        return found
 
     def _text_of(self, response: Any) -> str:
         if self.kind == "openai":
