@@ -107,7 +107,7 @@ def resolve_evaluators(value: Any, source: str | None = None) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, str):
-        where = source or ENV_NAME
+        where = f"{source or ENV_NAME}={value!r}"
         items: Iterable[Any] = [part for part in value.split(",") if part.strip()]
     else:
         where = source or KEYWORD_NAME
