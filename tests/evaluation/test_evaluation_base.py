@@ -38,7 +38,14 @@ def test_evaluation_validates_its_fields() -> None:
         "explanation": None,
         "source": "code",
     }
-    for bad in [{"score": math.nan}, {"score": "1"}, {"score": True}, {"passed": 1}, {"label": 3}, {"source": "gut"}]:
+    for bad in [
+        {"score": math.nan},
+        {"score": "1"},
+        {"score": True},
+        {"passed": 1},
+        {"label": 3},
+        {"source": "gut"},
+    ]:
         with pytest.raises(ValueError):
             Evaluation("x", **bad)
     with pytest.raises(ValueError):
@@ -74,7 +81,9 @@ def test_evaluate_record_normalises_results() -> None:
     assert evaluate_record(make(None), record) == []
     assert evaluate_record(make(0.5), record) == [Evaluation("e", score=0.5, source="code")]
     assert evaluate_record(make(False), record) == [Evaluation("e", passed=False, source="code")]
-    many = evaluate_record(make([Evaluation("a", score=1.0), Evaluation("b", passed=True, source="human")]), record)
+    many = evaluate_record(
+        make([Evaluation("a", score=1.0), Evaluation("b", passed=True, source="human")]), record
+    )
     assert [(e.name, e.source) for e in many] == [("a", "code"), ("b", "human")]
     for garbage in [math.inf, "ok", {"score": 1}, [1.0], object()]:
         with pytest.raises(InvalidEvaluation):
@@ -107,7 +116,13 @@ def test_is_judge_call() -> None:
 
 def test_evaluators_from_the_environment_text() -> None:
     evaluators = resolve_evaluators("refusal, grounding:0.5 ,prompt_injection:0,user_correction:1,json_valid")
-    assert [e.name for e in evaluators] == ["refusal", "grounding", "prompt_injection", "user_correction", "json_valid"]
+    assert [e.name for e in evaluators] == [
+        "refusal",
+        "grounding",
+        "prompt_injection",
+        "user_correction",
+        "json_valid",
+    ]
     assert [e.sample_rate for e in evaluators] == [1.0, 0.5, 0.0, 1.0, 1.0]
     assert isinstance(evaluators[1], Grounding)
     assert resolve_evaluators(None) == [] and resolve_evaluators("") == []
@@ -115,7 +130,13 @@ def test_evaluators_from_the_environment_text() -> None:
 
 @pytest.mark.parametrize(
     ("text", "bad"),
-    [("refusal,bogus", "bogus"), ("refusal:2", "refusal:2"), ("grounding:lots", "lots"), (":0.5", ":0.5"), ("refusal,refusal", "refusal")],
+    [
+        ("refusal,bogus", "bogus"),
+        ("refusal:2", "refusal:2"),
+        ("grounding:lots", "lots"),
+        (":0.5", ":0.5"),
+        ("refusal,refusal", "refusal"),
+    ],
 )
 def test_bad_evaluator_text_names_the_variable_and_the_item(text: str, bad: str) -> None:
     with pytest.raises(ValueError) as info:
@@ -155,7 +176,13 @@ def test_an_evaluator_object_with_a_bad_rate_is_rejected() -> None:
 
 
 def test_builtin_names() -> None:
-    assert builtin_names()[:5] == ["refusal", "prompt_injection", "user_correction", "grounding", "json_valid"]
+    assert builtin_names()[:5] == [
+        "refusal",
+        "prompt_injection",
+        "user_correction",
+        "grounding",
+        "json_valid",
+    ]
 
 
 def test_processors_attach_to_instrument() -> None:

@@ -124,7 +124,9 @@ def test_evaluators_see_placeholders_and_raw_opts_in(fake_provider: FakeProvider
 
 
 @pytest.mark.parametrize("rate", [0.0, 1.0])
-def test_a_raw_copy_is_made_only_for_calls_a_raw_evaluator_takes(fake_provider: FakeProvider, rate: float) -> None:
+def test_a_raw_copy_is_made_only_for_calls_a_raw_evaluator_takes(
+    fake_provider: FakeProvider, rate: float
+) -> None:
     raw = Recorder("raw", raw=True, sample_rate=rate)
     pool = EvaluationProcessor([raw, Recorder("plain")])
     copies: list[tuple[str, bool]] = []
@@ -179,7 +181,12 @@ def test_calls_of_one_trace_are_sampled_together(fake_provider: FakeProvider) ->
 
 @pytest.mark.parametrize(
     ("result", "counter"),
-    [(RuntimeError("boom"), "errors"), (math.nan, "invalid"), ("great", "invalid"), ({"score": 1}, "invalid")],
+    [
+        (RuntimeError("boom"), "errors"),
+        (math.nan, "invalid"),
+        ("great", "invalid"),
+        ({"score": 1}, "invalid"),
+    ],
     ids=["raises", "nan", "string", "dict"],
 )
 def test_a_failing_evaluator_costs_a_counter_and_nothing_else(

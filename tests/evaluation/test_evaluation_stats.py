@@ -31,7 +31,9 @@ def test_means_and_fail_rates() -> None:
 def test_guardrail_percentiles() -> None:
     stats = EvaluationStats()
     for i in range(1, 101):
-        stats.process({"kind": "guardrail", "guardrail": {"name": "g", "blocked": i <= 10, "latency_ms": float(i)}})
+        stats.process(
+            {"kind": "guardrail", "guardrail": {"name": "g", "blocked": i <= 10, "latency_ms": float(i)}}
+        )
     summary = stats.stats()["guardrails"]["g"]
     assert summary["count"] == 100 and summary["block_rate"] == 0.1
     latency = summary["latency_ms"]
@@ -55,7 +57,9 @@ def test_snapshots_while_records_arrive() -> None:
     reader = threading.Thread(target=read)
     reader.start()
     for i in range(20_000):
-        stats.process({"kind": "guardrail", "guardrail": {"name": f"g{i % 50}", "blocked": False, "latency_ms": i % 97}})
+        stats.process(
+            {"kind": "guardrail", "guardrail": {"name": f"g{i % 50}", "blocked": False, "latency_ms": i % 97}}
+        )
         stats.process(_evaluation("evaluation", f"e{i % 50}", 0.5, True))
     stop.set()
     reader.join()

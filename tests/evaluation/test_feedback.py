@@ -33,7 +33,9 @@ def test_feedback_targets_the_call_and_its_trace(fake_provider: FakeProvider) ->
     call = monitored.records("llm_call")[0]
     # after the call's record was exported
     feedback(response_id=response_id, trace_id=trace_id, thumbs=True, comment="spot on", user_id="rater-1")
-    feedback(record_id=call["record_id"], name="accuracy", score=0.25, label="partly wrong", metadata={"n": 1})
+    feedback(
+        record_id=call["record_id"], name="accuracy", score=0.25, label="partly wrong", metadata={"n": 1}
+    )
     monitored.drain()
     first, second = monitored.records("feedback")
     assert first["trace_id"] == call["trace_id"] == trace_id

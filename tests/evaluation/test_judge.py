@@ -10,9 +10,9 @@ import pytest
 from eval_support import call_record, instrument
 
 import llm_monitor_sdk as lm
+from llm_monitor_sdk.evals import LLMJudge, parse_verdict
 from llm_monitor_sdk.evaluation import JUDGE_FEATURE, JUDGE_METADATA_KEY, JUDGE_TARGET_KEY, is_judge_call
 from llm_monitor_sdk.evaluation._base import EvaluationSkipped
-from llm_monitor_sdk.evals import LLMJudge, parse_verdict
 from llm_monitor_sdk.testing import FakeProvider, fake_headers
 
 pytest.importorskip("openai")
@@ -46,7 +46,12 @@ def _judge_requests(fake: FakeProvider) -> list[Any]:
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "google_genai"])
 def test_judge_through_each_client(fake_provider: FakeProvider, provider: str, async_: bool) -> None:
     fake_provider.configure(text=VERDICT)
-    judge = LLMJudge("relevance", client=_client(fake_provider, provider, async_), model=MODELS[provider], rubric="relevance")
+    judge = LLMJudge(
+        "relevance",
+        client=_client(fake_provider, provider, async_),
+        model=MODELS[provider],
+        rubric="relevance",
+    )
     monitored = instrument([judge])
     try:
         _app_call(fake_provider)
@@ -79,7 +84,9 @@ def test_judge_through_each_client(fake_provider: FakeProvider, provider: str, a
 
 def test_a_judge_budget_blocks_before_the_transport(fake_provider: FakeProvider) -> None:
     fake_provider.configure(text=VERDICT)
-    judge = LLMJudge("relevance", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="relevance")
+    judge = LLMJudge(
+        "relevance", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="relevance"
+    )
     monitored = instrument([judge], budgets="feature=llm-monitor-judge:daily=0.0000001")
     for _ in range(3):
         _app_call(fake_provider)
@@ -114,7 +121,9 @@ def test_rate_limits_back_off_instead_of_retrying(fake_provider: FakeProvider) -
 
 def test_an_unparseable_verdict_is_an_evaluation_without_a_score(fake_provider: FakeProvider) -> None:
     fake_provider.configure(text="Well, it depends on what you mean by good.")
-    judge = LLMJudge("tone", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="Is the answer polite?")
+    judge = LLMJudge(
+        "tone", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="Is the answer polite?"
+    )
     monitored = instrument([judge])
     _app_call(fake_provider)
     monitored.drain()
@@ -127,7 +136,9 @@ def test_an_unparseable_verdict_is_an_evaluation_without_a_score(fake_provider: 
 
 def test_judge_prompts_are_built_from_the_redacted_record(fake_provider: FakeProvider) -> None:
     fake_provider.configure(text=VERDICT)
-    judge = LLMJudge("relevance", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="relevance")
+    judge = LLMJudge(
+        "relevance", client=fake_provider.openai_client(), model="gpt-4o-mini", rubric="relevance"
+    )
     monitored = instrument([judge], redact=True)
     _app_call(fake_provider, "My email is jane.doe@example.com, my card 4111 1111 1111 1111. Refund me?")
     monitored.drain()
@@ -144,11 +155,15 @@ def test_rubrics_that_need_sources_or_a_reference(fake_provider: FakeProvider) -
     correct = LLMJudge("correctness", client=client, model="gpt-4o-mini", rubric="correctness", threshold=0.9)
     monitored = instrument([faithful, correct])
     _app_call(fake_provider)  # no sources, no reference: neither applies, no judge request
-    with lm.context(retrieval_sources=[{"id": "kb-1", "content": "Paris is the capital of France."}], reference="Paris"):
+    with lm.context(
+        retrieval_sources=[{"id": "kb-1", "content": "Paris is the capital of France."}], reference="Paris"
+    ):
         _app_call(fake_provider)
     monitored.drain()
     assert len(_judge_requests(fake_provider)) == 2
-    body = json.dumps(_judge_requests(fake_provider)[0].body) + json.dumps(_judge_requests(fake_provider)[1].body)
+    body = json.dumps(_judge_requests(fake_provider)[0].body) + json.dumps(
+        _judge_requests(fake_provider)[1].body
+    )
     assert "Paris is the capital of France." in body and "<reference>" in body
     scores = {r["evaluation"]["name"]: r["evaluation"]["score"] for r in monitored.evaluations()}
     assert scores == {"faithfulness": 1.0, "correctness": 1.0}
@@ -164,7 +179,9 @@ def test_toxicity_is_a_detector(fake_provider: FakeProvider) -> None:
 
 def test_offline_use_and_aevaluate(fake_provider: FakeProvider) -> None:
     fake_provider.configure(text=VERDICT)
-    sync_judge = LLMJudge("r", client=fake_provider.anthropic_client(), model="claude-haiku-4-5", rubric="relevance")
+    sync_judge = LLMJudge(
+        "r", client=fake_provider.anthropic_client(), model="claude-haiku-4-5", rubric="relevance"
+    )
     async_judge = LLMJudge(
         "r", client=fake_provider.anthropic_client(async_=True), model="claude-haiku-4-5", rubric="relevance"
     )

@@ -16,11 +16,51 @@ from llm_monitor_sdk.evals import ReferenceMetric, bleu, rouge
 from llm_monitor_sdk.evaluation import build_processors
 from llm_monitor_sdk.evaluation import reference as reference_module
 
-WORDS = (
-    "the cat sat on mat dog ran running runs quickly slowly over under bridge river refund refunds "
-    "refunded order orders shipped shipping days within thirty customer customers policy returns "
-    "returned item items price prices a an of to in is was were be"
-).split()
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "dog",
+    "ran",
+    "running",
+    "runs",
+    "quickly",
+    "slowly",
+    "over",
+    "under",
+    "bridge",
+    "river",
+    "refund",
+    "refunds",
+    "refunded",
+    "order",
+    "orders",
+    "shipped",
+    "shipping",
+    "days",
+    "within",
+    "thirty",
+    "customer",
+    "customers",
+    "policy",
+    "returns",
+    "returned",
+    "item",
+    "items",
+    "price",
+    "prices",
+    "a",
+    "an",
+    "of",
+    "to",
+    "in",
+    "is",
+    "was",
+    "were",
+    "be",
+]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -52,7 +92,9 @@ def test_rouge_equals_rouge_score() -> None:
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     for prediction, reference in _pairs():
         expected = scorer.score(reference, prediction)
-        assert rouge(prediction, reference) == {k: expected[k].fmeasure for k in ("rouge1", "rouge2", "rougeL")}
+        assert rouge(prediction, reference) == {
+            k: expected[k].fmeasure for k in ("rouge1", "rouge2", "rougeL")
+        }
 
 
 def test_bleu_equals_sacrebleu() -> None:
@@ -60,7 +102,10 @@ def test_bleu_equals_sacrebleu() -> None:
     for prediction, reference in _pairs():
         assert bleu(prediction, reference) == sacrebleu.sentence_bleu(prediction, [reference]).score
         other = _sentence(rng)
-        assert bleu(prediction, [reference, other]) == sacrebleu.sentence_bleu(prediction, [reference, other]).score
+        assert (
+            bleu(prediction, [reference, other])
+            == sacrebleu.sentence_bleu(prediction, [reference, other]).score
+        )
 
 
 def test_bad_metric_arguments() -> None:
@@ -74,14 +119,18 @@ def test_bad_metric_arguments() -> None:
 
 def test_reference_evaluator_scores_calls_with_a_reference() -> None:
     metric = ReferenceMetric("rougeL", threshold=0.5)
-    record = call_record(output="Refunds are issued within 30 days.", reference="Refunds are issued within thirty days.")
+    record = call_record(
+        output="Refunds are issued within 30 days.", reference="Refunds are issued within thirty days."
+    )
     result = metric.evaluate(record)
     expected = rouge("Refunds are issued within 30 days.", "Refunds are issued within thirty days.")["rougeL"]
     assert result is not None and result.score == round(expected, 6) and result.passed is True
     assert result.source == "reference"
     assert metric.evaluate(call_record(output="anything")) is None  # no reference: no record
     scaled = ReferenceMetric("bleu").evaluate(record)
-    assert scaled is not None and scaled.score == pytest.approx(bleu(record["output_messages"][0]["parts"][0]["content"], record["reference"]) / 100, abs=1e-6)
+    assert scaled is not None and scaled.score == pytest.approx(
+        bleu(record["output_messages"][0]["parts"][0]["content"], record["reference"]) / 100, abs=1e-6
+    )
 
 
 def test_reference_evaluators_online(fake_provider) -> None:  # type: ignore[no-untyped-def]
@@ -90,12 +139,18 @@ def test_reference_evaluators_online(fake_provider) -> None:  # type: ignore[no-
     monitored = instrument("rouge,bleu")
     client = fake_provider.openai_client()
     with lm.context(reference="The capital of France is Paris."):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Capital of France?"}])
-    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "no reference here"}])
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Capital of France?"}]
+        )
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "no reference here"}]
+    )
     monitored.drain()
     got = {r["evaluation"]["name"]: r["evaluation"] for r in monitored.evaluations()}
     assert set(got) == {"rouge", "bleu"}  # one call had a reference
-    assert got["rouge"]["score"] == round(rouge("Paris is the capital of France.", "The capital of France is Paris.")["rougeL"], 6)
+    assert got["rouge"]["score"] == round(
+        rouge("Paris is the capital of France.", "The capital of France is Paris.")["rougeL"], 6
+    )
 
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,7 @@ def _w(text: str) -> tuple[str, ...]:
 
 
 # -- folding -------------------------------------------------------------------------------------------
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
 #: Look-alike letters mapped to ASCII for the English patterns (only when a word mixes scripts).
 _HOMOGLYPHS = str.maketrans(
     {
@@ -76,12 +76,15 @@ _MIXED_SCRIPT = re.compile(r"[a-z][\u0370-\u03ff\u0400-\u04ff]|[\u0370-\u03ff\u0
 _LEET_WORD = re.compile(r"\b(?=[\w@$!]*[a-z])(?=[\w@$!]*[013457@$])[a-z0134579@$!]{3,}\b")
 _SPACED = re.compile(r"(?<![\w])(?:\w[ .\-_*|/]){2,}\w(?![\w])")
 _SPACED_SEPARATORS = re.compile(r"[ .\-_*|/]")
+_SPACED_MARKS = re.compile(r"(?<![\w])(?:\w[.\-_*|/]){2,}\w(?![\w])")  # s-y-s-t-e-m, i.g.n.o.r.e
 _BASE64 = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{20,}={0,2}(?![\w+/=-])")
 _BASE64_GATE = re.compile(r"[A-Za-z0-9+/_-]{20}")
 
 
 def fold(text: str) -> str:
     """Case-folded text with typographic apostrophes made plain."""
+    if text.isascii():
+        return text.lower()
     return text.translate(_APOSTROPHES).casefold()
 
 
@@ -130,7 +133,7 @@ _OVERRIDE_VERB = (
 )
 # Objects that only an AI system has: instructions given to it, its prompt, its safety layer.
 _AI_OBJECT = (
-    r"(?:instructions?|instruct(?:ion)?s|directives?|prompts?|system (?:prompt|message|instructions?)|"
+    r"(?:instructions?|instruct(?:ion)?s|directives?|directions|prompts?|system (?:prompt|message|instructions?)|"
     r"programming|guidelines|guardrails?|safeguards?|safety (?:filters?|measures|rules|policies|guidelines|"
     r"protocols|settings|training)|content (?:policy|policies|filters?|guidelines)|filters?|filtering|"
     r"training|conditioning|alignment|moderation|censorship|restrictions|limitations|constraints|"
@@ -157,7 +160,7 @@ _USER_TARGET = re.compile(
 _NEW_RULES = re.compile(
     r"\b(?:your|the|my) new (?:task|instructions?|rules?|objective|goal|purpose|role|directive|mission|"
     r"orders?|prompt|policy|persona) (?:is|are|will be|:)|\bnew (?:rules|instructions|policy|directives|"
-    r"system prompt|orders)\s*[:\-]|\b(?:updated|revised|overriding) (?:instructions|rules|policy|"
+    r"system prompt|orders|objective|task|goal|mission|role|persona|directive)\s*[:\-]|\b(?:updated|revised|overriding) (?:instructions|rules|policy|"
     r"directives)\s*[:\-]"
 )
 _OVERRIDE_TOKEN = re.compile(
@@ -184,7 +187,8 @@ _UNRESTRICTED = re.compile(
     r"(?:guidelines|constraints|limits)|safety (?:guidelines|filters|measures|rules)|guardrails|"
     r"boundaries|constraints|refusals?|warnings|disclaimers)|"
     r"(?:no|zero|free of|free from|broken free of|broke free of|break free of|free of the) (?:\w+ ){0,2}?"
-    r"(?:restrictions|limitations|limits|filters|filtering|censorship|rules|guidelines|policies|"
+    r"(?:restrictions|limitations|limits|filters|filtering|censorship|rules|guidelines|policies|checks|"
+    r"safeguards|oversight|moderation|"
     r"content policy|morals|ethics|guardrails|boundaries|constraints|confines|refusals)|"
     r"(?:unrestricted|unfiltered|uncensored|unaligned|unbound|unchained|unlimited|amoral|immoral|"
     r"jailbroken|rogue|evil|lawless|unhinged)|not bound by|no longer bound|isn't bound|is not bound|"
@@ -255,13 +259,13 @@ _EXFIL_VERBATIM = re.compile(
 _PROMPT_MENTION = re.compile(r"\b(?:prompt|instructions|rules|message|configuration|guidelines)\b")
 _EXFIL_TOOL = re.compile(
     r"\b(?:send|forward|email|e-mail|post|upload|transfer|transmit|exfiltrate|leak|copy|sync|submit|"
-    rf"write)\b(?:{_W}{_ANY}){{0,5}}?{_W}(?:data|inbox|e-?mails?|messages|passwords?|credentials|conversation|"
+    rf"write)\b(?:{_W}{_ANY}){{0,5}}?{_W}(?:data|inbox|e-?mails?|messages|passwords?|credentials|conversation|thread|chats?|"
     r"chat history|history|files|secrets|api keys?|tokens?|cookies|contacts|documents|details|"
     rf"information|info)\b(?:{_W}{_ANY}){{0,4}}?{_W}(?:to|at|into)\s+(?:https?://|www\.|\S+@\S+\.\w+|"
     r"this (?:url|address|server|endpoint))"
 )
 _ADDRESSING_AI = re.compile(
-    r"(?:^|[\n.!?:]\s*)(?:important|attention|note|notice|urgent|warning)?\s*[:!]?\s*(?:(?:dear |hey |hi )?"
+    r"(?:^|[\n.!?:\"'“‘(\[]\s*)(?:important|attention|note|notice|urgent|warning)?\s*[:!]?\s*(?:(?:dear |hey |hi )?"
     r"(?:ai|assistant|chatbot|model|gpt|claude|gemini|llm|language model|ai assistant|ai agent|agent|"
     r"bot))\b\s*[,:]\s*(?:you must|you should|please|forward|send|ignore|disregard|reveal|print|"
     r"output|stop|do not|don't|delete|execute|run|respond|reply|say|tell)"
@@ -357,6 +361,12 @@ _FOREIGN_OVERRIDE_LATIN = [
         r"diretrizes|orientações|orientacoes|ordens|restrições|prompt)\b",
         _w("instruções instrucoes regras diretrizes orientações orientacoes ordens restrições prompt"),
     ),
+    # Czech, Slovak
+    (
+        r"\b(?:ignoruj(?:te)?|zapomeň(?:te)?|zabudni|nedbaj)\b(?:\W+\w+){0,5}?\W+(?:pokyny|instrukce|"
+        r"instrukcie|pravidla|pravidlá|příkazy)\b",
+        _w("pokyny instrukce instrukcie pravidla pravidlá příkazy"),
+    ),
     # Dutch, Polish, Swedish, Turkish
     (
         r"\b(?:negeer|vergeet|zignoruj|ignoruj|zapomnij|glöm|ignorera|strunt i)\b(?:\W+\w+){0,5}?\W+"
@@ -394,6 +404,7 @@ _FOREIGN_OVERRIDE_SCRIPT = [
 ]
 _FOREIGN_PROMPT = re.compile(
     r"(?:prompt|mensaje|instrucciones|indicaciones) (?:de|del) sistema|prompt (?:du |de )?syst[eè]me|"
+    r"systémov\w* (?:prompt|pokyn\w*|instrukc\w*)|systemow\w* (?:prompt|instrukcj\w*)|"
     r"instructions (?:initiales|système|du système|cachées|d'origine|originales)|consignes (?:initiales|"
     r"cachées|d'origine)|system-?prompt|systemanweisung(?:en)?|system-?nachricht|ursprünglichen? "
     r"anweisungen|versteckten? anweisungen|prompt di sistema|istruzioni (?:di sistema|iniziali|nascoste|"
@@ -558,7 +569,7 @@ def _ready(text: str, words: set[Any], family: str = "injection") -> set[_Rule]:
 
 
 _OBJECT_WORDS = _w(
-    "instruction instructions instructs directive directives prompt prompts programming guidelines "
+    "instruction instructions instructs directive directives directions prompt prompts programming guidelines "
     "guardrail guardrails safeguard safeguards filter filters filtering training conditioning alignment "
     "moderation censorship restrictions limitations constraints rules policy policies system safety content "
     "ethical moral"
@@ -589,7 +600,61 @@ _R_UNRESTRICTED = _Rule(
         "guidelines policies policy morals morality moral ethics ethical safety guardrails boundaries "
         "constraints confines refusals refusal warnings disclaimers unrestricted unfiltered uncensored "
         "unaligned unbound unchained unlimited amoral immoral jailbroken rogue evil lawless unhinged bound "
-        "follow anything everything question questions refuse refuses comply complies character"
+        "follow anything everything question questions refuse refuses comply complies character checks "
+        "safeguards oversight moderation"
+    ),
+)
+_OVERRIDE_EVERYTHING = re.compile(
+    r"\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|discard|erase|wipe|drop|dismiss)\b"
+    r"(?P<mid>(?:\s+\w+){0,3}?)\s+(?:everything|anything|all|whatever)\b(?P<what>(?:\s+[\w']+){0,5}?)\s*"
+    r"(?:prior|above|before|earlier|previously|so far|until now|up to now|preceding|beforehand)\b"
+    r"|\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting)\s+(?:the\s+)?(?:earlier|previous|prior|"
+    r"above|preceding|original|initial)\s+(?:guidance|context|text|messages?|setup|conversation|directions|"
+    r"commands|orders|programming|configuration)\b"
+)
+_R_OVERRIDE_EVERYTHING = _Rule(
+    _OVERRIDE_EVERYTHING,
+    _w("ignore ignoring disregard disregarding forget forgetting discard erase wipe drop dismiss"),
+    _w(
+        "prior above before earlier previously far now preceding beforehand previous original initial guidance "
+        "context"
+    ),
+)
+_EXFIL_QUESTION = re.compile(
+    r"\bwhat (?:rules|instructions|guidelines|directives|constraints|restrictions|prompt|policies)\b.{0,30}?"
+    r"\b(?:were you|have you been|did you|you were|you've been|you have been|are you)\b.{0,25}?"
+    r"\b(?:given|told|received?|get|got|programmed|trained|set up|configured|following|operating under)\b"
+    r"|\b(?:contents?|text|words|lines|tokens|characters) (?:of|in) your (?:hidden |secret |internal |system |"
+    r"initial |original )?(?:configuration|context window|context|memory|instructions|prompt|setup|rules)\b"
+    r"|\byour (?:hidden|secret|internal|initial|original) (?:configuration|context|setup|settings|rules|"
+    r"instructions|prompt)\b",
+    re.S,
+)
+_R_EXFIL_QUESTION = _Rule(
+    _EXFIL_QUESTION,
+    _w("what contents content text words lines tokens characters your"),
+    _w(
+        "given told received receive get got programmed trained set configured following operating configuration "
+        "context memory instructions prompt setup rules hidden secret internal initial original"
+    ),
+)
+_POLICY_GONE = re.compile(
+    r"\b(?:your|the|all|its) (?:content policy|content policies|policies|rules|guidelines|restrictions|filters|"
+    r"safety (?:rules|filters|guidelines|settings|measures)|programming|training|guardrails|safeguards|"
+    r"limitations)\b.{0,25}?\b(?:was|were|are|is|has been|have been|got)?\s*(?:deleted|removed|disabled|gone|"
+    r"lifted|suspended|turned off|switched off|void|revoked|cancell?ed|erased|wiped|deactivated|"
+    r"no longer apply|don't apply|do not apply|no longer exist|don't exist|do not exist|are off|is off)\b",
+    re.S,
+)
+_R_POLICY_GONE = _Rule(
+    _POLICY_GONE,
+    _w(
+        "policy policies rules guidelines restrictions filters safety programming training guardrails "
+        "safeguards limitations"
+    ),
+    _w(
+        "deleted removed disabled gone lifted suspended turned switched void revoked canceled cancelled erased "
+        "wiped deactivated apply exist off"
     ),
 )
 _R_PERSONA = _Rule(
@@ -685,37 +750,13 @@ _R_ENCODED_REQUEST = _Rule(
     _w("decode decrypt deobfuscate unscramble reverse interpret translate"),
     _w("follow execute obey do run act carry comply perform"),
 )
-_TEMPLATE_GATE = (
-    "<|",
-    "[inst",
-    "[/inst",
-    "<<sys",
-    "<</sys",
-    "</s>",
-    "<s>",
-    "<start_of",
-    "<end_of",
-    "[system",
-    "[/system",
-    "<system",
-    "</system",
-    "<sys",
-    "</sys",
-    "<instruction",
-    "</instruction",
-    "<admin",
-    "</admin",
-    "<developer",
-    "</developer",
-    "begin",
-    "end of",
-)
 _R_FOREIGN = [_Rule(re.compile(pattern), keys) for pattern, keys in _FOREIGN_OVERRIDE_LATIN] + [
     _Rule(re.compile(pattern), substrings=keys) for pattern, keys in _FOREIGN_OVERRIDE_SCRIPT
 ]
 _R_FOREIGN_PROMPT = _Rule(
     _FOREIGN_PROMPT,
     _w(
+        "prompt "
         "prompt mensaje instrucciones indicaciones instructions consignes systemprompt systemanweisung "
         "systemanweisungen nachricht systemnachricht anweisungen istruzioni instruções instrucoes"
     ),
@@ -750,6 +791,16 @@ def _scan_english(text: str, signals: _Signals, keys: set[_Rule] | None = None) 
     m = _R_USER_TARGET.pattern.search(text) if _R_USER_TARGET in keys else None
     if m:
         add("instruction_override", 0.85, m.group(0))
+    m = _R_OVERRIDE_EVERYTHING.pattern.search(text) if _R_OVERRIDE_EVERYTHING in keys else None
+    if m:
+        own = re.search(r"\bi (?:said|told|wrote|asked|mentioned)\b|\bmy\b", m.group(0)) is not None
+        add("instruction_override", 0.2 if own else 0.8, m.group(0))
+    m = _R_EXFIL_QUESTION.pattern.search(text) if _R_EXFIL_QUESTION in keys else None
+    if m:
+        add("prompt_exfiltration", 0.8, m.group(0))
+    m = _R_POLICY_GONE.pattern.search(text) if _R_POLICY_GONE in keys else None
+    if m:
+        add("jailbreak", 0.85, m.group(0))
     m = _R_NEW_RULES.pattern.search(text) if _R_NEW_RULES in keys else None
     if m:
         add("instruction_override", 0.7, m.group(0))
@@ -824,7 +875,11 @@ def _scan_english(text: str, signals: _Signals, keys: set[_Rule] | None = None) 
     m = _R_NOTE_TO_AI.pattern.search(text) if _R_NOTE_TO_AI in keys else None
     if m:
         add("indirect_injection", 0.6, m.group(0)[:80])
-    tokens = _TEMPLATE_TOKEN.findall(text) if any(g in text for g in _TEMPLATE_GATE) else []
+    tokens = (
+        _TEMPLATE_TOKEN.findall(text)
+        if ("<" in text or "[" in text or "begin" in text or "end of" in text)
+        else []
+    )
     header = (
         (_R_ROLE_HEADER.pattern.search(text) if _R_ROLE_HEADER in keys else None) if ":" in text else None
     )
@@ -876,6 +931,7 @@ def _deobfuscate(folded: str, words: set[Any]) -> str | None:
             normal = normal.translate(_HOMOGLYPHS)
         changed = normal
     if len(words & _LETTERS) >= 4 and _SPACED_GATE.search(changed):
+        changed = _SPACED_MARKS.sub(lambda m: _SPACED_SEPARATORS.sub("", m.group(0)), changed)
         changed = _SPACED.sub(lambda m: _SPACED_SEPARATORS.sub("", m.group(0)), changed)
     if _LEET_DIGIT.search(changed) and _LEET_GATE.search(changed):
         changed = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), changed)
@@ -938,13 +994,15 @@ _REFUSAL_EN = re.compile(
     r"do not feel comfortable|'m not comfortable|am not comfortable|must not|shouldn't|should not|"
     r"have to refrain from|must refrain from|need to refrain from|'m not in a position to|"
     r"am not in a position to|'d rather not|would rather not|decline to|refuse to)"
+    r"(?:\s+and\s+(?:will not|won't|shouldn't|should not|must not|can't|cannot))?"
     rf"(?:\s+(?:really|actually|directly|fully|in good conscience|personally|simply))?\s+"
     rf"(?:{_REFUSAL_VERB}\b|with\b|that\b|this\b|it\b|on that\b|here\b|any\b|such\b|you\b|"
     r"writing|creating|providing|helping|doing|generating|sharing|producing|assisting|engaging)(?! but\b)"
     r"(?![^.!?\n]{0,40}\benough\b)"
-    r"|\bi (?:must|have to|need to|'ll have to|will have to|'m going to have to|am going to have to|"
+    r"|\bi(?: |(?='))(?:must|have to|need to|'ll have to|will have to|'m going to have to|am going to have to|"
     r"'d have to|would have to|respectfully) (?:respectfully )?(?:decline|refuse|pass on|say no|turn down)"
     r"|\bi (?:decline|refuse)\b"
+    r"|\b(?:that|this|it) (?:isn't|is not) something i(?:'m| am)? (?:can|able|allowed|comfortable|willing|going)"
     r"|\b(?:that's|that is|this is|it's|it is) (?:not something i(?:'m| am)? (?:can|able|allowed|"
     r"comfortable|willing|going)|something i (?:can't|cannot|won't|am unable to|'m unable to|must decline)|"
     r"beyond what i can|outside (?:of )?what i can|not a request i can|a request i (?:can't|cannot|must decline)|"
@@ -1077,7 +1135,7 @@ _R_REFUSAL_EN = _Rule.of(
     "refusal",
     _REFUSAL_EN,
     _w(
-        "can't cannot cant won't wont not unable decline refuse afraid against violate violates violating "
+        "can't cannot cant won't wont not isn't pass unable decline refuse afraid against violate violates violating "
         "contrary violation beyond outside prevent prohibit forbid don't doesn't rather refrain shouldn't "
         "must declines refuses prohibits prevents forbids"
     ),
@@ -1087,7 +1145,6 @@ _R_REFUSAL_EN = _Rule.of(
     ),
 )
 _REFUSAL_RULES = [_R_REFUSAL_EN, *_REFUSAL_FOREIGN]
-_QUOTES = '"“”«»„‟‹›「」『』'
 _LEAD_QUOTE = re.compile(
     r"[\"“”«»„‟‹›「」『』]|\b(?:says?|said|reply|replies|replied|respond(?:s|ed)?|"
     r"like|such as|e\.g\.|example|message|phrase|text)\s*:?\s*$"
@@ -1104,11 +1161,13 @@ def refusal_score(text: str, *, lead: int = 240) -> tuple[float, str | None, str
     keys = _keys(head, "refusal")
     best: re.Match[str] | None = None
     for rule in _REFUSAL_RULES:
-        for match in rule.finditer(head, keys):
+        if rule not in keys:
+            continue
+        for match in rule.pattern.finditer(head):
             if match.start() > lead:
                 break
             prefix = head[: match.start()]
-            if any(q in prefix for q in _QUOTES) or _LEAD_QUOTE.search(prefix):
+            if _LEAD_QUOTE.search(prefix):
                 break  # the phrase is quoted or cited: the answer talks about a refusal
             best = match
             break
@@ -1136,8 +1195,11 @@ _NOT_CORRECTION = re.compile(
     r"do|does|you're right|you are right|that's right|yes)\b"
 )
 _CORRECTION_LEAD = re.compile(
-    r"^\W*(?:no|nope|nah|wrong|incorrect|not quite|not exactly|not really|not true|false|negative|"
-    r"that's not it|thats not it|that is not it|not correct|not right|uh,? no|um,? no|hmm+,? no|no no)\b\W"
+    r"^\W*(?:no|nope|nah|uh,? no|um,? no|hmm+,? no|no no)\b\W"
+    r"|^\W*(?:wrong|incorrect|not quite|not exactly|not really|not true|false|negative|that's not it|thats not it|"
+    r"that is not it|not correct|not right|falsch|errado|errada|sbagliato|sbagliata|faux|fausse|incorrecto|"
+    r"incorrecta|incorreto|incorreta|mal|неверно|неправильно|nicht richtig|pas du tout)\s*(?:[.!,:;\u2014-]|$)"
+    r"|^\W*wrong [\w.'-]+\s*[,.!:;]"
     r"|^\W*no\W+(?:me refería|quise decir|quería decir|es\b|era\b|eso no|está mal|esta mal|así no)"
     r"|^\W*non\W+(?:je voulais dire|je parlais|c'est|ce n'est|pas ça|pas comme ça)"
     r"|^\W*nein\W+(?:ich meinte|ich wollte|das|es|so nicht)"
@@ -1148,6 +1210,20 @@ _CORRECTION_LEAD = re.compile(
 )
 _SUBJECTS = _w("that's thats that this it's it its you you're youre ur your the still")
 _CORRECTION_RULES = [
+    _Rule.of(
+        "correction",
+        re.compile(
+            r"\b(?:is|are|was|were|it's|that's|its|you're|you are) (?:way |still |all |completely |slightly )?off by\b"
+            r"|\byou keep (?:ignoring|forgetting|missing|getting|making|using|adding|doing|repeating|mixing|"
+            r"confusing|skipping|leaving)\b|\byou(?:'ve| have)? got (?:it|that|this|them|the \w+|those|these|"
+            r"my \w+) (?:wrong|backwards|mixed up|reversed|the wrong way round|upside down)"
+        ),
+        _w("off keep got"),
+        _w(
+            "by ignoring forgetting missing getting making using adding doing repeating mixing confusing skipping "
+            "leaving wrong backwards mixed reversed upside"
+        ),
+    ),
     _Rule.of(
         "correction",
         re.compile(

@@ -16,6 +16,7 @@ output text, no user turn, no previous assistant turn, no retrieval sources, no 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -50,7 +51,16 @@ class Heuristic:
         raise NotImplementedError
 
 
+_CLEAN: dict[str, Evaluation] = {}
+
+
 def _detector(name: str, score: float, label: str | None, evidence: str | None) -> Evaluation:
+    if score == 0.0:
+        # Nothing found: the same immutable result every time (most calls; saves building one).
+        clean = _CLEAN.get(name)
+        if clean is None:
+            clean = _CLEAN[name] = Evaluation(name, score=0.0, passed=True, source="heuristic")
+        return clean
     return Evaluation(
         name,
         score=score,
@@ -361,7 +371,13 @@ def stem(word: str) -> str:
         for suffix in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 result = word[: -len(suffix)]
+                if suffix in ("ies", "ied"):
+                    result += "y"  # countries, carried -> country, carry
                 break
+        if result.endswith("y") and len(result) > 4:
+            result = result[:-1]  # delivery, deliver; country, countri
+        if result.endswith("e") and len(result) > 4:
+            result = result[:-1]  # issue/issued, rotate/rotating
     if len(_stems) < 50_000:
         _stems[word] = result
     return result
@@ -388,7 +404,7 @@ class Grounding(Heuristic):
         *,
         sample_rate: float = 1.0,
         threshold: float = 0.5,
-        support: float = 0.6,
+        support: float = 0.7,
         name: str | None = None,
     ) -> None:
         super().__init__(sample_rate=sample_rate, name=name)
@@ -411,9 +427,15 @@ class Grounding(Heuristic):
 
     def score_text(self, output: str, sources: list[str]) -> Evaluation | None:
         """Score ``output`` against ``sources`` (the same rule as :meth:`evaluate`)."""
-        joined = "\n".join(sources)
-        vocabulary = set(content_stems(joined))
-        numbers = {n.replace(",", ".") for n in _NUMBER.findall(joined)}
+        numbers: set[str] = set()
+        vocabulary: set[str] = set()
+        source_sentences: list[tuple[frozenset[str], bool]] = []
+        for source in sources:
+            source_numbers, source_vocabulary, sentences = _analyse_source(source)
+            numbers |= source_numbers
+            vocabulary |= source_vocabulary
+            source_sentences.extend(sentences)
+        del source_sentences[_MAX_SOURCE_SENTENCES:]
         judged = supported = 0
         unsupported: list[str] = []
         for sentence in _SENTENCE_SPLIT.split(output):
@@ -421,9 +443,7 @@ class Grounding(Heuristic):
             if len(words) < 2:
                 continue
             judged += 1
-            hits = sum(1 for w in words if w in vocabulary)
-            sentence_numbers = {n.replace(",", ".") for n in _NUMBER.findall(sentence)}
-            if hits >= self.support * len(words) and sentence_numbers <= numbers:
+            if self._supported(sentence, words, vocabulary, numbers, source_sentences):
                 supported += 1
             elif len(unsupported) < 3:
                 unsupported.append(sentence.strip()[:80])
@@ -441,6 +461,74 @@ class Grounding(Heuristic):
             explanation=explanation,
             source="heuristic",
         )
+
+    def _supported(
+        self,
+        sentence: str,
+        words: list[str],
+        vocabulary: set[str],
+        numbers: set[str],
+        source_sentences: list[tuple[frozenset[str], bool]],
+    ) -> bool:
+        hits = sum(1 for w in words if w in vocabulary)
+        if hits < self.support * len(words) or not _numbers(sentence) <= numbers:
+            return False
+        # The closest source sentence must say it with the same polarity ("covers" vs "does not cover").
+        stems = set(words)
+        best, negated = 0, False
+        for source_stems, source_negated in source_sentences:
+            overlap = len(stems & source_stems)
+            if overlap > best:
+                best, negated = overlap, source_negated
+        return best == 0 or negated == _negated(sentence)
+
+
+_MAX_SOURCE_SENTENCES = 2000
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|wasn't|weren't|without|neither|nor|"
+    r"none|nothing|nobody|unable)\b|n't\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "sixty": "60", "ninety": "90", "hundred": "100", "thousand": "1000",
+}  # fmt: skip
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
+
+def _analyse(source: str) -> tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], bool], ...]]:
+    sentences = []
+    vocabulary: set[str] = set()
+    for sentence in _SENTENCE_SPLIT.split(source)[:_MAX_SOURCE_SENTENCES]:
+        stems = frozenset(content_stems(sentence))
+        if stems:
+            vocabulary |= stems
+            sentences.append((stems, _negated(sentence)))
+    return frozenset(_numbers(source)), frozenset(vocabulary), tuple(sentences)
+
+
+_analyse_cached = functools.lru_cache(maxsize=512)(_analyse)
+
+
+def _analyse_source(
+    source: str,
+) -> tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], bool], ...]]:
+    """Numbers, content stems and per-sentence stems of one source (cached for sources up to 10 000
+    characters: a knowledge base's chunks come back again and again)."""
+    return _analyse_cached(source) if len(source) <= 10_000 else _analyse(source)
+
+
+def _negated(sentence: str) -> bool:
+    return _NEGATION.search(sentence) is not None
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers in ``text`` (digits, and English number words as digits)."""
+    found = {n.replace(",", ".") for n in _NUMBER.findall(text)}
+    if _NUMBER_WORD.search(text):
+        found.update(_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text))
+    return found
 
 
 # -- json ------------------------------------------------------------------------------------------------
