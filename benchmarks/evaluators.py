@@ -413,6 +413,7 @@ def main() -> None:
     holdouts = {
         "held-out A": json.loads((DATA / "holdout.json").read_text(encoding="utf-8")),
         "held-out B": json.loads((DATA / "holdout_b.json").read_text(encoding="utf-8")),
+        "held-out C": json.loads((DATA / "holdout_c.json").read_text(encoding="utf-8")),
     }
     size = 120 if args.quick else 1000
 

@@ -1360,7 +1360,7 @@ _CORRECTION_FOREIGN = [
         ),
         _w(
             "mal incorrecto equivocado erróneo correcto cierto verdad equivocas confundiste olvidaste "
-            "refería equivocaste funciona"
+            "refería equivocaste funciona pedí quería dije pregunté"
         ),
     ),
     _Rule.of(
