@@ -145,3 +145,17 @@ def test_long_comments_are_cut() -> None:
     assert len(record["comment"]) < 10_100 and record["comment"].endswith("chars>")
     assert record["evaluation"]["score"] is None and record["evaluation"]["passed"] is None
     assert lm.stats()["feedback"]["user_rating"] == {"count": 1, "mean": None, "fail_rate": None}
+
+
+@pytest.mark.internal_errors_expected
+def test_an_sdk_failure_inside_feedback_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    instrument(None)
+    monitor = lm.get_monitor()
+    assert monitor is not None
+
+    def broken(record: dict[str, Any]) -> bool:
+        raise RuntimeError("queue bug")
+
+    monkeypatch.setattr(monitor, "submit_record", broken)
+    assert feedback(trace_id="t" * 32, thumbs=True) is None  # the caller sees nothing
+    assert any(kind.startswith("feedback.submit") for kind in lm.stats()["internal_errors"])

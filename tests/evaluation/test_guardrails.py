@@ -146,3 +146,18 @@ def test_guardrails_work_without_a_monitor() -> None:
     with guardrail("offline") as g:
         g.block("still fine")
     assert g.blocked and g.trace_id and len(g.trace_id) == 32
+
+
+@pytest.mark.internal_errors_expected
+def test_an_sdk_failure_inside_a_guardrail_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    instrument(None)
+    monitor = lm.get_monitor()
+    assert monitor is not None
+
+    def broken(record: dict) -> bool:
+        raise RuntimeError("queue bug")
+
+    monkeypatch.setattr(monitor, "submit_record", broken)
+    with guardrail("g") as g:
+        g.block()
+    assert any(kind.startswith("guardrail.") for kind in lm.stats()["internal_errors"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import _clock, _runtime
 from .._convert import to_jsonable
+from .._guard import guard
 
 #: Longest ``comment`` kept (longer ones are cut with a marker).
 MAX_COMMENT_CHARS = 10_000
@@ -91,6 +92,26 @@ def feedback(
     monitor = _runtime.active
     if monitor is None:
         return None
+    with guard("feedback.submit"):
+        _submit(
+            monitor, trace_id, response_id, record_id, name, score, thumbs, label, comment, user_id, metadata
+        )
+    return None
+
+
+def _submit(
+    monitor: Any,
+    trace_id: str | None,
+    response_id: str | None,
+    record_id: str | None,
+    name: str,
+    score: float | None,
+    thumbs: bool | None,
+    label: str | None,
+    comment: str | None,
+    user_id: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> None:
     if thumbs is not None:
         score = 1.0 if thumbs else 0.0
     value = float(score) if score is not None else None
@@ -122,7 +143,6 @@ def feedback(
     if metadata:
         record["metadata"] = to_jsonable(dict(metadata))
     monitor.submit_record(record)
-    return None
 
 
 __all__ = ["MAX_COMMENT_CHARS", "feedback"]
