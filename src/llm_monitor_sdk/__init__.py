@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import exporters
+from . import evals, exporters
 from ._api import flush, get_monitor, instrument, shutdown, stats, uninstrument
 from ._monitor import Monitor
 from ._version import __version__
 from .context import ContextThreadPoolExecutor, bind_context, context, current_trace_id, observe
 from .errors import BudgetExceededError
+from .evaluation import Evaluation, evaluator, feedback
+from .guardrails import guardrail
 
 if TYPE_CHECKING:
     from . import analysis
@@ -50,6 +52,7 @@ __all__ = [
     "BudgetExceededError",
     "ContextThreadPoolExecutor",
     "ErrorInfo",
+    "Evaluation",
     "Monitor",
     "Record",
     "Usage",
@@ -58,9 +61,13 @@ __all__ = [
     "bind_context",
     "context",
     "current_trace_id",
+    "evals",
+    "evaluator",
     "exporters",
+    "feedback",
     "flush",
     "get_monitor",
+    "guardrail",
     "instrument",
     "observe",
     "shutdown",

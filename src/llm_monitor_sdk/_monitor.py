@@ -164,8 +164,14 @@ class Monitor:
         self._preload()
 
     def _build_processors(self, settings: Settings, extra: Sequence[Any]) -> list[Any]:
-        """Metrics first, then the built-in monitoring and evaluation processors, then the user's."""
+        """Metrics first, then the built-in monitoring and evaluation processors, then the user's.
+
+        Raises ``ValueError`` for malformed alert rules or evaluator lists.
+        """
+        from .evaluation import build_processors as evaluation_processors
+
         built: list[Any] = [MetricsProcessor(self.aggregates)]
+        built.extend(evaluation_processors(settings))
         built.extend(extra)
         return built
 
@@ -408,8 +414,22 @@ class Monitor:
 
     # -- lifecycle and reporting ---------------------------------------------------------------------
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued record is exported (or the timeout passes)."""
-        return self.pipeline.flush(timeout) if self.pipeline is not None else True
+        """Wait until every queued record is exported (or the timeout passes), including the
+        records processors still have in flight (evaluations being computed)."""
+        if self.pipeline is None:
+            return True
+        deadline = time.monotonic() + timeout
+        # Records queued so far reach the processors first; then processors with work of their own
+        # (the evaluation pool) finish it and queue their results; then those are exported.
+        done = self.pipeline.flush(timeout)
+        for entry in self._processors:
+            wait = getattr(entry.processor, "flush", None)
+            if callable(wait):
+                ok = False
+                with guard(f"processor.{entry.name}.flush"):
+                    ok = bool(wait(max(0.0, deadline - time.monotonic())))
+                done = ok and done
+        return self.pipeline.flush(max(0.0, deadline - time.monotonic())) and done
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop the processors, flush, stop the worker, shut the exporters and the budget store down."""

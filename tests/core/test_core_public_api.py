@@ -24,6 +24,11 @@ CONTRACT_API = (
     "exporters",
     "current_trace_id",
     "analysis",
+    "feedback",
+    "guardrail",
+    "Evaluation",
+    "evaluator",
+    "evals",
 )
 # Names of ours in ``lm`` beyond the contract's, listed explicitly so nothing becomes public by accident.
 EXTRA_API = (

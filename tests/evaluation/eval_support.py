@@ -7,14 +7,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import llm_monitor_sdk as lm
-from llm_monitor_sdk.config import load_settings
-from llm_monitor_sdk.evaluation import EvaluationProcessor, build_processors
-from llm_monitor_sdk.evaluation import feedback as _feedback
-from llm_monitor_sdk.guardrails import guardrail as _guardrail
+from llm_monitor_sdk.evaluation import EvaluationProcessor
 
-# The public names (lm.feedback, lm.guardrail) once the lead has wired them; the modules until then.
-feedback = getattr(lm, "feedback", _feedback)
-guardrail = getattr(lm, "guardrail", _guardrail)
+feedback = lm.feedback
+guardrail = lm.guardrail
 
 
 class Monitored:
@@ -50,14 +46,20 @@ def instrument(
     redact: bool = False,
     **settings: Any,
 ) -> Monitored:
-    """``lm.instrument`` with the evaluation processors for ``evaluators`` (or the given processors)."""
+    """``lm.instrument(evaluators=...)`` (the monitor builds the evaluation processors), or with the
+    given extra processors."""
     exporter = lm.exporters.InMemoryExporter()
-    if processors is None:
-        processors = build_processors(load_settings(evaluators=evaluators))
     lm.instrument(
-        exporters=[exporter], redact=redact, flush_interval=0.02, processors=list(processors), **settings
+        exporters=[exporter],
+        redact=redact,
+        flush_interval=0.02,
+        evaluators=evaluators,
+        processors=list(processors or ()),
+        **settings,
     )
-    return Monitored(exporter, list(processors))
+    monitor = lm.get_monitor()
+    assert monitor is not None
+    return Monitored(exporter, monitor.processors)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

@@ -34,7 +34,6 @@ from ._base import (
 )
 from ._stats import EvaluationStats
 from .feedback import feedback
-from .heuristics import HEURISTICS
 from .pool import EvaluationProcessor
 
 ENV_NAME = "LLM_MONITOR_EVALUATORS"
@@ -43,14 +42,28 @@ KEYWORD_NAME = "evaluators (keyword argument)"
 REFERENCE_NAMES = ("rouge", "bleu")
 
 
+def _heuristics() -> dict[str, Any]:
+    # The heuristics compile their phrase patterns on import (tens of ms): only when one is named.
+    from .heuristics import HEURISTICS
+
+    return HEURISTICS
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HEURISTICS":
+        return _heuristics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def builtin_names() -> list[str]:
     """Every name ``LLM_MONITOR_EVALUATORS`` accepts."""
-    return [*HEURISTICS, *REFERENCE_NAMES]
+    return [*_heuristics(), *REFERENCE_NAMES]
 
 
 def _builtin(name: str, rate: float, source: str) -> Any:
-    if name in HEURISTICS:
-        return HEURISTICS[name](sample_rate=rate)
+    heuristics = _heuristics()
+    if name in heuristics:
+        return heuristics[name](sample_rate=rate)
     if name in REFERENCE_NAMES:
         from .reference import ReferenceMetric
 
