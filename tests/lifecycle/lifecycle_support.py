@@ -35,6 +35,18 @@ class Driver:
     cut_mid = 0
     #: Content-free events a stream opens with (they must not stop the TTFT clock).
     opening_events = 0
+    #: ``usage.source`` of a stream that ended early having delivered content: ``estimated`` where the
+    #: provider reports usage only at the end, ``provider`` where every chunk carries the running total.
+    partial_usage_source = "estimated"
+    #: The record's ``error.type`` when the transport drops (the SDK's wrapper or the HTTP library's).
+    cut_error_types: tuple[str, ...] = ("httpx.RemoteProtocolError", "httpx2.RemoteProtocolError")
+    #: Whether the SDK sends the request only when the stream is first iterated.
+    lazy = False
+    #: Whether the record's ``request_id`` is the fake's request id (when a request was sent).
+    has_request_id = True
+    #: Whether the request id rides on the chunks rather than on the stream's response headers (so a
+    #: stream that failed before its first chunk has none).
+    request_id_on_chunks = False
 
     def begin(self, fake: FakeProvider) -> None:
         """Prepare a test: the fake provider is reset to stream :data:`TEXT` in four pieces."""
@@ -70,6 +82,7 @@ class OpenAIChat(Driver):
     api = "chat.completions.create"
     cut_mid = 3  # the role-only chunk, "abc", "def"
     opening_events = 1
+    cut_error_types = ("openai.APIConnectionError", "httpx.RemoteProtocolError")  # 3.x, 2.x
 
     def begin(self, fake: FakeProvider) -> None:
         super().begin(fake)
@@ -126,6 +139,9 @@ class GenAIGenerateContentStream(Driver):
     supports_with = False  # generators are not context managers
     cut_mid = 2  # every chunk carries text
     opening_events = 0  # (so its error_after_opening is error_first again)
+    partial_usage_source = "provider"
+    lazy = True  # sync: a generator; aio: the awaited call returns an async generator, unsent
+    request_id_on_chunks = True  # chunk.sdk_http_response: a generator has no headers of its own
 
     _client: Any = None
 
@@ -165,6 +181,8 @@ class FakeAdapterStream(Driver):
     api = fake_llm.API
     cut_mid = 3  # the opening event, "abc", "def"
     opening_events = 1
+    cut_error_types = (f"{fake_llm.__name__}.FakeTransportError",)
+    has_request_id = False
 
     def begin(self, fake: FakeProvider) -> None:
         super().begin(fake)
