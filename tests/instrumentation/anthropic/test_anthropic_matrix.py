@@ -102,24 +102,16 @@ async def test_http_error_reaches_the_caller_unchanged_and_is_recorded(
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("surface", ["create", "stream"])
-async def test_stream_cut_midway_is_partial_with_what_arrived(
-    surface: str, is_async: bool, fake: Any, start_monitor: Any, records: Any
+async def test_helper_stream_cut_midway_is_partial_with_what_arrived(
+    is_async: bool, fake: Any, start_monitor: Any, records: Any
 ) -> None:
+    # messages.create(stream=True) cut midway is in tests/lifecycle (every provider, every ending).
     start_monitor()
     client = fake.anthropic_client(is_async, in_process=True)
     fake.cut_next(after_chunks=4)
     received: list[str] = []
     with pytest.raises(Exception) as caught:  # the HTTP library's protocol error, whatever its module
-        if surface == "create":
-            events = await _maybe(client.messages.create(stream=True, **KWARGS))
-            if is_async:
-                async for event in events:
-                    received.extend(_text_of(event))
-            else:
-                for event in events:
-                    received.extend(_text_of(event))
-        elif is_async:
+        if is_async:
             async with client.messages.stream(**KWARGS) as helper:
                 async for text in helper.text_stream:
                     received.append(text)
@@ -128,7 +120,7 @@ async def test_stream_cut_midway_is_partial_with_what_arrived(
                 received.extend(helper.text_stream)
 
     [record] = records()
-    assert record["status"] == "error" and record["partial"] is True
+    assert record["status"] == "error" and record["partial"] is True and record["api"] == "messages.stream"
     assert (
         record["error"]["type"]
         == f"{type(caught.value).__module__.split('.')[0]}.{type(caught.value).__name__}"
@@ -157,15 +149,3 @@ async def test_helper_left_early_is_partial_ok(
     [record] = records()
     assert record["status"] == "ok" and record["partial"] is True and record["api"] == "messages.stream"
     assert record["output_messages"][0]["parts"] == [{"type": "text", "content": first}]
-
-
-async def _maybe(value: Any) -> Any:
-    import inspect
-
-    return await value if inspect.isawaitable(value) else value
-
-
-def _text_of(event: Any) -> list[str]:
-    if event.type == "content_block_delta" and event.delta.type == "text_delta":
-        return [event.delta.text]
-    return []
