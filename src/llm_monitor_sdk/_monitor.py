@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _clock
 from ._guard import guard, internal_error_counts, report_internal_error
-from ._records import build_call_record, build_span_record, estimate_usage, iso, record_id
+from ._records import build_call_record, build_span_record, estimate_usage, has_output, iso, record_id
 from ._version import __version__
 from .analysis.fingerprint import prompt_fingerprint
 from .config import Settings
@@ -343,7 +343,8 @@ class Monitor:
     def _complete_call_record(self, call: Call, record: dict[str, Any]) -> None:
         provider = record["provider"]
         model = record.get("response_model") or record.get("request_model")
-        if record["usage"] is None and record["status"] != "blocked":
+        sent = call.reached_provider()
+        if record["usage"] is None and record["status"] != "blocked" and sent:
             estimate_usage(record, provider, model)
         usage = record["usage"]
         if usage is not None and self.prices is not None:
@@ -355,7 +356,7 @@ class Monitor:
         reservation, call.reservation = call.reservation, None  # settle exactly once
         if reservation is not None and self.budget is not None:
             with guard("budget.settle"):
-                if record["status"] == "error" and not record.get("output_messages"):
+                if not sent or (record["status"] == "error" and not has_output(record)):
                     self.budget.release(reservation)
                 else:
                     record["budget_alerts"] = self.budget.settle(reservation, record["cost_usd"]) or []

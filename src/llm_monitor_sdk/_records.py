@@ -454,13 +454,23 @@ def build_call_record(call: Call, max_content_chars: int = 0) -> dict[str, Any]:
     return record
 
 
+def has_output(record: dict[str, Any]) -> bool:
+    """Whether the record's output messages carry any content (a message without any is no output)."""
+    for message in record.get("output_messages") or ():
+        for part in message.get("parts") or () if isinstance(message, dict) else ():
+            if isinstance(part, dict) and (part.get("type") != "text" or part.get("content")):
+                return True
+    return False
+
+
 def estimate_usage(record: dict[str, Any], provider: str, model: str | None) -> None:
     """Fill ``usage`` with an offline estimate (``source="estimated"``) when the provider gave none.
 
     Only for calls that reached the provider and got something back (a failed call spent nothing we
     can see).
     """
-    if record["status"] == "error" and not record.get("output_messages"):
+    output = has_output(record)
+    if record["status"] == "error" and not output:
         return
     from . import tokens
 
@@ -471,7 +481,7 @@ def estimate_usage(record: dict[str, Any], provider: str, model: str | None) -> 
             *(record.get("input_messages") or []),
         ]
         input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
-        outputs = record.get("output_messages") or []
+        outputs = (record.get("output_messages") or []) if output else []
         output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
         if input_tokens or output_tokens:
             record["usage"] = usage(input_tokens, output_tokens, source="estimated")
@@ -514,6 +524,7 @@ __all__ = [
     "error_category",
     "error_info",
     "estimate_usage",
+    "has_output",
     "iso",
     "qualified_name",
     "record_id",

@@ -114,6 +114,9 @@ class Adapter:
     request_id_header = "x-request-id"
     #: kwargs copied into ``request_params`` (when present) on the worker.
     param_keys: tuple[str, ...] = ()
+    #: Whether a stream's request goes out only when it is first iterated (a lazy generator): such a
+    #: stream closed or dropped before that never reached the provider.
+    lazy_stream = False
     #: kwargs whose list value is shallow-copied on the caller's thread, so that a caller appending
     #: to its ``messages`` list after the call does not change what is recorded.
     snapshot_keys: tuple[str, ...] = ()
@@ -294,6 +297,16 @@ class Call:
         if self.blocked is not None:
             return "blocked"
         return "error" if self.error is not None else "ok"
+
+    def reached_provider(self) -> bool:
+        """False for a lazy stream that ended before it was ever iterated (nothing was sent)."""
+        return not (
+            self.adapter.lazy_stream
+            and self.chunks is not None
+            and not self.chunks
+            and not self.complete
+            and self.error is None
+        )
 
     def input_messages(self) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
         """The request's messages in the OTel shape, converted once (budget and record share it)."""

@@ -33,40 +33,12 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
         call.stream = wrapped
         self._self_keep = _chunk_keeper(call.adapter, chunks)
         self._self_hidden = call.request.hidden
-        # Built lazily on the first chunk: a stream that is never iterated needs no stepper, and the
-        # wrapped object's __next__/__anext__ may only exist once it is entered.
-        self._self_next = self._first_step
-
-    def _first_step(self) -> Any:
-        step = self._stepper()
-        self._self_next = step
-        return step()
+        # Built on the first chunk: a stream that is never iterated needs no stepper, and the wrapped
+        # object's __next__/__anext__ may only exist once it is entered.
+        self._self_next: Callable[[], Any] | None = None
 
     def _stepper(self) -> Callable[[], Any]:
         raise NotImplementedError
-
-    def _keep_failed(self, chunk: Any, exc: Exception) -> Callable[[Any], Any]:
-        """A sink that failed keeps the chunk itself, then steps aside for the rest of the stream:
-        returns the plain ``append`` to use from now on."""
-        call = self._self_call
-        report_internal_error(f"{call.adapter.provider}.chunk_sink", exc)
-        chunks = call.chunks
-        if chunks is None:  # not reachable: __init__ set the list
-            chunks = call.chunks = []
-        self._self_keep = chunks.append
-        if not chunks or chunks[-1] is not chunk:
-            chunks.append(chunk)
-        return chunks.append
-
-    def _is_hidden(self, chunk: Any) -> bool:
-        """Whether ``chunk`` is one the SDK asked for and the caller did not (recorded, not handed out)."""
-        hidden = self._self_hidden
-        try:
-            return hidden is not None and hidden(chunk)
-        except Exception as exc:  # hand it out rather than lose it
-            self._self_hidden = None
-            report_internal_error(f"{self._self_call.adapter.provider}.hidden_chunk", exc)
-            return False
 
     def __copy__(self) -> Any:
         # A copy of a stream shares its connection: hand out the unwatched object rather than a
@@ -92,11 +64,16 @@ class SyncStreamProxy(_StreamProxyBase):
         return self
 
     def __next__(self) -> Any:
-        return self._self_next()
+        step = self._self_next
+        if step is None:
+            step = self._self_next = self._stepper()
+        return step()
 
     def _stepper(self) -> Callable[[], Any]:
         """The per-chunk step, built once per stream as a closure over locals: attribute lookups on a
-        wrapt proxy cost more than the rest of the step, so none happen per chunk."""
+        wrapt proxy cost more than the rest of the step, so none happen per chunk. The closure must
+        not reference the proxy: the proxy holds it, and a cycle would delay ``__del__`` (the finish
+        of a stream the caller dropped) to the next garbage collection."""
         call = self._self_call
         wrapped_next = self.__wrapped__.__next__
         keep = self._self_keep
@@ -119,11 +96,15 @@ class SyncStreamProxy(_StreamProxyBase):
                 try:
                     keep(chunk)
                 except Exception as exc:
-                    keep = self._keep_failed(chunk, exc)
+                    keep = _keep_failed(call, chunk, exc)
                 if hidden is None:
                     return chunk
-                if not self._is_hidden(chunk):
-                    hidden = self._self_hidden
+                try:
+                    if not hidden(chunk):
+                        return chunk
+                except Exception as exc:  # hand it out rather than lose it
+                    hidden = None
+                    report_internal_error(f"{call.adapter.provider}.hidden_chunk", exc)
                     return chunk
 
         return step
@@ -157,7 +138,10 @@ class AsyncStreamProxy(_StreamProxyBase):
         return self
 
     def __anext__(self) -> Any:
-        return self._self_next()
+        step = self._self_next
+        if step is None:
+            step = self._self_next = self._stepper()
+        return step()
 
     def _stepper(self) -> Callable[[], Any]:
         """As for sync streams: the per-chunk step as a coroutine function over locals."""
@@ -183,11 +167,15 @@ class AsyncStreamProxy(_StreamProxyBase):
                 try:
                     keep(chunk)
                 except Exception as exc:
-                    keep = self._keep_failed(chunk, exc)
+                    keep = _keep_failed(call, chunk, exc)
                 if hidden is None:
                     return chunk
-                if not self._is_hidden(chunk):
-                    hidden = self._self_hidden
+                try:
+                    if not hidden(chunk):
+                        return chunk
+                except Exception as exc:  # hand it out rather than lose it
+                    hidden = None
+                    report_internal_error(f"{call.adapter.provider}.hidden_chunk", exc)
                     return chunk
 
         return step
@@ -220,6 +208,18 @@ class AsyncStreamProxy(_StreamProxyBase):
             return (await close()) if close is not None else None
         finally:
             self._self_call.finish(complete=False)
+
+
+def _keep_failed(call: Call, chunk: Any, exc: Exception) -> Callable[[Any], Any]:
+    """A chunk sink that failed keeps the chunk itself, then steps aside for the rest of the stream:
+    returns the plain ``append`` to use from now on."""
+    report_internal_error(f"{call.adapter.provider}.chunk_sink", exc)
+    chunks = call.chunks
+    if chunks is None:  # not reachable: the proxy set the list
+        chunks = call.chunks = []
+    if not chunks or chunks[-1] is not chunk:
+        chunks.append(chunk)
+    return chunks.append
 
 
 def _chunk_keeper(adapter: Adapter, chunks: list[Any]) -> Callable[[Any], Any]:

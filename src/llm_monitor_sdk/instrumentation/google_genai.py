@@ -353,6 +353,7 @@ class GenerateContentAdapter(_GenAIAdapter):
     def __init__(self, api: str = "models.generate_content", *, stream: bool = False) -> None:
         self.api = api
         self.streaming = stream
+        self.lazy_stream = stream  # the SDK sends the request on the first next()
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
         request = super().begin(instance, args, kwargs, sink)
