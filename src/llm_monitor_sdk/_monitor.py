@@ -15,6 +15,7 @@ Exporters only ever see the redacted result.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -81,6 +82,24 @@ def _build_budget(settings: Settings) -> BudgetGuard | None:
         on_store_error=settings.budget_on_store_error,
         reservation_ttl_s=settings.budget_reservation_ttl,
     )
+
+
+def _import_shared_http_library() -> None:
+    """Import ``httpx2`` here, on the caller's thread, when it is installed but not yet imported.
+
+    The price table (``genai_prices``) imports ``httpx2``. Done on the preload thread, that import
+    leaves a half-initialised ``httpx2`` in ``sys.modules`` for a while, and openai 2.x looks the
+    module up there (without importing it) on every request: a call made in that window would fail
+    with ``AttributeError: partially initialized module 'httpx2'``. A regular ``import`` elsewhere
+    waits for the import to finish, so only this one module needs it. openai 3.x, anthropic 1.x+
+    and google-genai 3.x import it themselves, so this usually costs nothing.
+    """
+    if "httpx2" in sys.modules:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("httpx2") is not None:
+        import httpx2  # noqa: F401
 
 
 class _ProcessorEntry:
@@ -184,6 +203,7 @@ class Monitor:
         # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's
         # thread). Even importing the token counter (tiktoken, ~30 ms) happens on the daemon thread.
         with guard("monitor.preload"):
+            _import_shared_http_library()
             threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
 
     def _preload_tables(self) -> None:
