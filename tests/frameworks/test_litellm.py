@@ -28,11 +28,6 @@ def test_results_are_unchanged(fake):
     assert plain(after) == plain(before) and after.choices[0].message.content == TEXT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known instrumentation gap, reported: LiteLLM 1.110 sends OpenAI chat requests with "
-    "OpenAI.post('/chat/completions', ...) instead of chat.completions.create, which we patch",
-)
 @pytest.mark.parametrize("stream", [False, True])
 def test_openai_chat_is_recorded(fake, stream):
     memory = lm.exporters.InMemoryExporter()

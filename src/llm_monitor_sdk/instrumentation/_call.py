@@ -74,7 +74,18 @@ class ManagedSlot:
 class Request:
     """What the adapter snapshots from the request on the caller's thread (references, no conversion)."""
 
-    __slots__ = ("args", "hidden", "instance", "kwargs", "messages_cache", "model", "snapshot", "stream")
+    __slots__ = (
+        "adapter",
+        "args",
+        "call_kwargs",
+        "hidden",
+        "instance",
+        "kwargs",
+        "messages_cache",
+        "model",
+        "snapshot",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -96,6 +107,11 @@ class Request:
         #: For stream chunks the SDK asked for and the caller did not (e.g. the usage-only chunk of
         #: an ``include_usage`` the SDK added): True for a chunk the proxy records but never hands out.
         self.hidden: Callable[[Any], bool] | None = None
+        #: For a generic method routed to an API surface (``client.post("/chat/completions", body=...)``):
+        #: the adapter of that surface (it reads the record), and the keyword arguments to call the
+        #: patched method with (``kwargs`` then holds the API parameters, i.e. the body).
+        self.adapter: Adapter | None = None
+        self.call_kwargs: dict[str, Any] | None = None
 
 
 class Adapter:
@@ -122,6 +138,13 @@ class Adapter:
     snapshot_keys: tuple[str, ...] = ()
 
     # -- caller's thread ---------------------------------------------------------------------------
+    def start(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink
+    ) -> Request | None:
+        """The request of a call to record, or ``None`` for one this adapter does not record (the
+        method then runs unmonitored). The default records every call: :meth:`begin`."""
+        return self.begin(instance, args, kwargs, sink)
+
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink) -> Request:
         """Snapshot the request; may return changed ``kwargs`` in ``Request.kwargs`` (e.g. stream options)."""
         snapshot = None

@@ -512,7 +512,8 @@ def _starter(
         sink = _runtime.active
         if sink is None or not enabled() or _IN_CALL.get() == adapter.provider:
             return None
-        return Call(adapter, sink, adapter.begin(instance, args, kwargs, sink), api)
+        request = adapter.start(instance, args, kwargs, sink)
+        return None if request is None else Call(adapter, sink, request, api)
 
     return start
 

@@ -21,12 +21,14 @@ from ._stream import wrap_raw_response, wrap_stream
 
 def _start(
     adapter: Adapter, sink: CallSink, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Call:
+) -> Call | None:
+    request = adapter.start(instance, args, kwargs, sink)
+    if request is None:
+        return None
+    if request.adapter is not None:  # a generic method routed to the surface it calls
+        adapter = request.adapter
     slot = _MANAGED.get()
-    api = adapter.api
-    if slot is not None:
-        api = slot.api
-    request = adapter.begin(instance, args, kwargs, sink)
+    api = adapter.api if slot is None else slot.api
     call = Call(adapter, sink, request, api)
     if slot is not None:
         slot.call = call
@@ -51,8 +53,16 @@ def make_wrapper(
         with start_guard:
             call = _start(adapter, sink, instance, args, kwargs)
         if call is None:
-            return wrapped(*args, **kwargs)
-        call_kwargs = call.request.kwargs
+            if is_async:
+                return wrapped(*args, **kwargs)
+            # Unmonitored, and so are the provider's own nested methods (one attempt per user call).
+            skip = _IN_CALL.set(provider)
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                _IN_CALL.reset(skip)
+        request = call.request
+        call_kwargs = request.kwargs if request.call_kwargs is None else request.call_kwargs
         if is_async:
             return _run_async(call, wrapped, args, call_kwargs)
         sink.reserve(call)  # raises BudgetExceededError (the one error we exist to raise)

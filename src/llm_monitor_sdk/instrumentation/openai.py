@@ -12,7 +12,7 @@ special code here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..record import UsageDict
@@ -750,6 +750,47 @@ def _decode_json(value: Any) -> Any:
         return value
 
 
+class DirectPostAdapter(_OpenAIAdapter):
+    """The client's generic ``post(path, body=...)`` called directly, bypassing the resource methods
+    (LiteLLM's OpenAI path does this). A path of a surface we record is routed to that surface's
+    adapter, with the body as the API parameters; any other path runs unmonitored. A ``post`` made
+    by a patched resource method is not recorded again (the lifecycle's in-call guard)."""
+
+    api = "post"
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Adapter] = {
+            "/chat/completions": ChatCompletionsAdapter(),
+            "/responses": ResponsesAdapter(),
+            "/completions": CompletionsAdapter(),
+            "/embeddings": EmbeddingsAdapter(),
+        }
+
+    def start(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sink: CallSink
+    ) -> Request | None:
+        path = args[0] if args else kwargs.get("path")
+        route = self.routes.get(path) if isinstance(path, str) else None
+        body = kwargs.get("body")
+        if route is None or not isinstance(body, Mapping):
+            return None
+        request = route.begin(_PostResource(instance), (), dict(body), sink)
+        if kwargs.get("stream") and not request.stream:
+            request.stream = True
+        request.adapter = route
+        request.call_kwargs = {**kwargs, "body": request.kwargs}
+        return request
+
+
+class _PostResource:
+    """Stands in for a resource object whose ``_client`` is the posting client (adapters read it)."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+
 def targets() -> list[Target]:
     """Every OpenAI method we patch (missing ones in older versions are skipped)."""
     chat = ChatCompletionsAdapter()
@@ -774,7 +815,17 @@ def targets() -> list[Target]:
     ):
         for cls in classes:
             result.append(Target(module, f"{cls}.stream", adapter, wrapper_factory=manager_wrapper(api)))
+    post = DirectPostAdapter()
+    result.append(Target("openai._base_client", "SyncAPIClient.post", post, is_async=False))
+    result.append(Target("openai._base_client", "AsyncAPIClient.post", post, is_async=True))
     return result
 
 
-__all__ = ["ChatCompletionsAdapter", "CompletionsAdapter", "EmbeddingsAdapter", "ResponsesAdapter", "targets"]
+__all__ = [
+    "ChatCompletionsAdapter",
+    "CompletionsAdapter",
+    "DirectPostAdapter",
+    "EmbeddingsAdapter",
+    "ResponsesAdapter",
+    "targets",
+]

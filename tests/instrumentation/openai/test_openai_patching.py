@@ -46,7 +46,7 @@ def test_every_surface_is_patched_sync_and_async(memory_exporter: lm.exporters.I
 
 def test_uninstrument_restores_the_exact_originals(memory_exporter: lm.exporters.InMemoryExporter) -> None:
     before = _attributes()
-    assert len(before) == len(oai.targets()) == 16
+    assert len(before) == len(oai.targets()) == 18
     lm.instrument(["openai"], exporters=[memory_exporter])
     during = _attributes()
     assert all(during[key] is not before[key] for key in before)
