@@ -142,6 +142,7 @@ class Monitor:
         self._sample_rate = settings.sample_rate
         self._capture = settings.capture_content
         self._service_name = settings.service_name
+        self._resource = settings.resource
         self._max_content_chars = settings.max_content_chars
         self.redactor: Redactor | None = None
         self.budget: BudgetGuard | None = None
@@ -333,6 +334,8 @@ class Monitor:
             record = build_span_record(span, t_end, self._max_content_chars)
         record["service_name"] = self._service_name
         record["sdk_version"] = __version__
+        if self._resource:
+            record["resource"] = dict(self._resource)
         if not self._capture:
             for name in _CONTENT_FIELDS:
                 if name in record:

@@ -329,7 +329,8 @@ VARIABLES: tuple[Variable, ...] = (
         "LLM_MONITOR_SERVICE_NAME",
         "service_name",
         "",
-        "`service_name` of every record (default: `OTEL_SERVICE_NAME`, else `unknown_service`).",
+        "`service_name` of every record (default: `OTEL_SERVICE_NAME`, else `service.name` in "
+        "`OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service`).",
         _optional,
     ),
     Variable(
@@ -453,6 +454,9 @@ class Settings:
     budget_default_max_tokens: int = 4096
     prices_file: str | None = None
     service_name: str | None = None
+    #: ``OTEL_RESOURCE_ATTRIBUTES`` (read from the environment, not settable): the ``resource`` field of
+    #: every record when set.
+    resource: dict[str, str] = dataclass_field(default_factory=dict)
     stream_usage: bool = True
     queue_size: int = 200_000
     batch_size: int = 512
@@ -542,8 +546,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw = env.get(variable.name)
         text = variable.default if raw is None else raw
         values[variable.field] = variable.parse(text, variable.name)
+    from . import _otel_env
+
     if not values["service_name"]:
-        values["service_name"] = env.get("OTEL_SERVICE_NAME") or "unknown_service"
+        values["service_name"] = _otel_env.service_name(env) or "unknown_service"
+    values["resource"] = _otel_env.resource_attributes(env)
     for name, value in overrides.items():
         if name not in SETTING_NAMES:
             raise ValueError(f"unknown setting {name!r}; known settings: {', '.join(sorted(SETTING_NAMES))}")

@@ -275,3 +275,27 @@ def test_malformed_headers_error_masks_values_but_names_the_item() -> None:
     message = str(info.value)
     assert "LLM_MONITOR_HTTP_HEADERS" in message and "item 2" in message and "key=value" in message
     assert "sk-live-123" not in message and "core" not in message
+
+
+def test_otel_resource_attributes_name_the_service_and_reach_every_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=checkout,deployment.environment=prod%20eu")
+    exporter = lm.exporters.InMemoryExporter()
+    lm.instrument(providers=[], exporters=[exporter], flush_interval=0.02)
+
+    @lm.observe
+    def step() -> None:
+        pass
+
+    step()
+    assert lm.flush(5)
+    [record] = exporter.records
+    assert record["service_name"] == "checkout"
+    assert record["resource"] == {"service.name": "checkout", "deployment.environment": "prod eu"}
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "billing")
+    monkeypatch.setenv("LLM_MONITOR_SERVICE_NAME", "")
+    assert load_settings().service_name == "billing"  # OTEL_SERVICE_NAME wins over the attributes
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES")
+    assert load_settings().resource == {}
