@@ -28,7 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llm-monitor`` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["run"]:
+        # ``llm-monitor run`` execs the user's program: it must not pay for the other commands' imports.
+        from .run import run_main
+
+        return run_main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         return int(args.func(args) or 0)
     except ValueError as exc:
