@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 #: Command-group modules of this package, in the order ``llm-monitor --help`` lists them.
-COMMAND_MODULES = ("demo", "report", "tail", "budget", "config")
+COMMAND_MODULES = ("demo", "report", "tail", "budget", "alerts", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:
