@@ -383,7 +383,7 @@ class AlertProcessor:
                 else:
                     self._firing.pop(key, None)
                     self.resolved += 1
-            text = alert_text(alert)
+            text = alert_text(alert, slack=False)
             if firing:
                 logger.warning("llm-monitor alert: %s", text, extra={"llm_monitor_alert": dict(alert)})
             else:

@@ -49,10 +49,15 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def alert_text(alert: dict[str, Any]) -> str:
-    """One line naming the rule, value, group, owner and runbook (Slack-compatible mrkdwn)."""
+def alert_text(alert: dict[str, Any], *, slack: bool = True) -> str:
+    """One line naming the rule, value, group, owner and runbook.
+
+    ``slack=True`` (the webhook's ``text``) escapes ``&``, ``<`` and ``>`` and links the runbook in
+    Slack's mrkdwn; ``slack=False`` is the plain line the log gets.
+    """
+    esc = _slack_escape if slack else str
     firing = alert.get("state") == "firing"
-    icon = ":rotating_light:" if firing else ":white_check_mark:"
+    icon = (":rotating_light:" if firing else ":white_check_mark:") if slack else "ALERT"
     severity = str(alert.get("severity") or "warning").upper()
     what = "FIRING" if firing else "resolved"
     window = alert.get("window_s")
@@ -64,14 +69,14 @@ def alert_text(alert: dict[str, Any]) -> str:
     group = alert.get("group") or {}
     where = ", ".join(f"{k}={v}" for k, v in group.items()) if group else "all calls"
     parts = [
-        f"{icon} [{severity}] {_slack_escape(str(alert.get('name')))} {what}: {_slack_escape(condition)}",
-        f"group: {_slack_escape(where)}",
+        f"{icon} [{severity}] {esc(str(alert.get('name')))} {what}: {esc(condition)}",
+        f"group: {esc(where)}",
         f"calls: {alert.get('calls')}",
     ]
     if alert.get("owner"):
-        parts.append(f"owner: {_slack_escape(str(alert['owner']))}")
+        parts.append(f"owner: {esc(str(alert['owner']))}")
     if alert.get("runbook"):
-        parts.append(f"runbook: <{alert['runbook']}|runbook>")
+        parts.append(f"runbook: <{alert['runbook']}|runbook>" if slack else f"runbook: {alert['runbook']}")
     return "; ".join(parts)
 
 
