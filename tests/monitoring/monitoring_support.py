@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import logging
 import socket
 import threading
 import time
@@ -78,25 +77,48 @@ def wait_for(condition: Callable[[], bool], timeout: float = 8.0) -> bool:
     return condition()
 
 
+_WIRED: list[bool] = []
+
+
+def monitoring_wired() -> bool:
+    """Whether ``instrument()`` builds the monitoring processors itself (``alerts=`` and friends).
+
+    Until it does, tests attach :func:`build_processors` through ``processors=``; once it does, they
+    go through ``instrument(alerts=..., alert_webhook=..., on_alert=...)`` like an application.
+    """
+    if not _WIRED:
+        lm.instrument(providers=[], exporters=["none"], alerts="calls>1 over 1m")
+        monitor = lm.get_monitor()
+        _WIRED.append(monitor is not None and alert_processor(monitor.processors) is not None)
+        lm.uninstrument()
+    return _WIRED[0]
+
+
+def monitoring_processors(**settings: Any) -> dict[str, Any]:
+    """``instrument()`` keywords that switch the monitoring processors on with these settings."""
+    if monitoring_wired():
+        return settings
+    return {"processors": build_processors(load_settings(**settings))}
+
+
 class Harness:
     """``lm.instrument`` with the monitoring processors, an in-memory exporter, a callback and a webhook."""
 
     def __init__(self, rules: Any, webhook_url: str | None, **settings: Any) -> None:
         self.exporter = lm.exporters.InMemoryExporter()
         self.callbacks: list[dict[str, Any]] = []
-        self.processors = build_processors(
-            load_settings(alerts=rules, alert_webhook=webhook_url, on_alert=self.callbacks.append)
-        )
-        processor = alert_processor(self.processors)
-        assert processor is not None
-        self.alerts: AlertProcessor = processor
         lm.instrument(
             exporters=[self.exporter],
             redact=False,
             flush_interval=0.02,
-            processors=self.processors,
+            **monitoring_processors(alerts=rules, alert_webhook=webhook_url, on_alert=self.callbacks.append),
             **settings,
         )
+        monitor = lm.get_monitor()
+        assert monitor is not None
+        processor = alert_processor(monitor.processors)
+        assert processor is not None
+        self.alerts: AlertProcessor = processor
 
     def flush(self) -> None:
         assert lm.flush(10)

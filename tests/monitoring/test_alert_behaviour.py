@@ -54,7 +54,9 @@ def test_by_provider_isolates_the_failing_provider(
     assert set(windows.groups) == {"openai", "anthropic"}
 
 
-def test_for_holds_before_firing(harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock) -> None:
+def test_for_holds_before_firing(
+    harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock
+) -> None:
     h = harness("error_rate>0.5 over 30s min_calls=3 for=10s")
     client = fake.openai_client(in_process=True)
     call(client, 3, status=500)
@@ -113,7 +115,9 @@ def test_cooldown_holds_after_a_resolution(
     assert [a["state"] for a in h.alert_records()] == ["firing", "resolved", "firing"]
 
 
-def test_default_cooldown_is_the_window(harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock) -> None:
+def test_default_cooldown_is_the_window(
+    harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock
+) -> None:
     h = harness("calls>2 over 10s")
     client = fake.openai_client(in_process=True)
     call(client, 3)
@@ -143,7 +147,9 @@ def test_zscore_is_quiet_on_steady_traffic_and_fires_on_a_cost_spike(
     assert alert["metric"] == "cost_usd.zscore" and alert["value"] > 3
 
 
-def test_zscore_waits_for_its_baseline(harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock) -> None:
+def test_zscore_waits_for_its_baseline(
+    harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock
+) -> None:
     h = harness("cost_usd.zscore>3 over 1s baseline=10s")
     client = fake.openai_client(in_process=True)
     for _ in range(4):  # the first window is partial and never used; 3 complete ones < 5 needed
@@ -187,7 +193,9 @@ def test_client_errors_neither_count_nor_reset_consecutive_errors(
     assert alert["value"] == 3
 
 
-def test_streak_leaves_the_window(harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock) -> None:
+def test_streak_leaves_the_window(
+    harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock
+) -> None:
     h = harness("consecutive_errors>=3 over 10s")
     client = fake.openai_client(in_process=True)
     call(client, 2, status=500)
@@ -196,7 +204,9 @@ def test_streak_leaves_the_window(harness: Callable[..., Harness], fake: FakePro
     assert h.alert_records() == []
 
 
-def test_judge_calls_never_count(harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock) -> None:
+def test_judge_calls_never_count(
+    harness: Callable[..., Harness], fake: FakeProvider, clock: FakeClock
+) -> None:
     h = harness("error_rate>0.1 over 1m min_calls=3")
     client = fake.openai_client(in_process=True)
     with lm.context(feature="llm-monitor-judge"):
@@ -273,9 +283,7 @@ def test_a_slow_callback_never_blocks_the_worker_and_a_full_queue_is_counted(clo
         delivered.append(alert["name"])
 
     notifier = Notifier(on_alert=slow, queue_size=2)
-    processor = AlertProcessor(
-        ";".join(f"calls>0 over 10s name=r{i}" for i in range(6)), notifier=notifier
-    )
+    processor = AlertProcessor(";".join(f"calls>0 over 10s name=r{i}" for i in range(6)), notifier=notifier)
     started = time.monotonic()
     records = processor.process({"kind": "llm_call", "status": "ok", "latency_ms": 1.0})
     assert time.monotonic() - started < 1.0  # the worker only queued

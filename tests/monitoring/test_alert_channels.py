@@ -70,7 +70,10 @@ def submit(kind: str, n: int, **item: Any) -> None:
     assert monitor is not None
     for _ in range(n):
         if kind == "guardrail":
-            body = {"kind": "guardrail", "guardrail": {"stage": "input", "reason": None, "latency_ms": 1.0, **item}}
+            body = {
+                "kind": "guardrail",
+                "guardrail": {"stage": "input", "reason": None, "latency_ms": 1.0, **item},
+            }
         else:
             body = {
                 "kind": kind,
@@ -101,7 +104,11 @@ CASES: list[tuple[str, Step, Step | None]] = [
     ("error_rate>0.5 over 10s min_calls=5", lambda c, k: call(c, 5, status=500), None),
     ("timeout_rate>0.5 over 10s min_calls=5", lambda c, k: call(c, 5, status=408), None),
     ("rate_limit_rate>0.5 over 10s min_calls=5", lambda c, k: call(c, 5, status=429), None),
-    ("content_filter_rate>0.5 over 10s min_calls=5", lambda c, k: call(c, 5, finish_reason="content_filter"), None),
+    (
+        "content_filter_rate>0.5 over 10s min_calls=5",
+        lambda c, k: call(c, 5, finish_reason="content_filter"),
+        None,
+    ),
     ("blocked_rate>0.5 over 10s min_calls=5", lambda c, k: call(c, 5), None),
     ("calls>4 over 10s", lambda c, k: call(c, 5), None),
     ("calls_per_s>0.4 over 10s", lambda c, k: call(c, 5), None),
@@ -112,13 +119,21 @@ CASES: list[tuple[str, Step, Step | None]] = [
     ("total_tokens>60 over 10s", lambda c, k: call(c, 5), None),
     ("consecutive_errors>=3 over 10s", lambda c, k: call(c, 3, status=503), lambda c, k: call(c, 1)),
     ("cost_usd.zscore>3 over 1s baseline=5s", steady_then_spike, None),
-    ("eval.grounding<0.5 over 10s min_calls=3", lambda c, k: submit("evaluation", 3, name="grounding", score=0.2), None),
+    (
+        "eval.grounding<0.5 over 10s min_calls=3",
+        lambda c, k: submit("evaluation", 3, name="grounding", score=0.2),
+        None,
+    ),
     (
         "eval.json_valid.fail_rate>0.5 over 10s min_calls=3",
         lambda c, k: submit("evaluation", 3, name="json_valid", score=0.0, passed=False),
         None,
     ),
-    ("feedback.user_rating<0.5 over 10s min_calls=3", lambda c, k: submit("feedback", 3, name="user_rating", score=0.0), None),
+    (
+        "feedback.user_rating<0.5 over 10s min_calls=3",
+        lambda c, k: submit("feedback", 3, name="user_rating", score=0.0),
+        None,
+    ),
     (
         "feedback.user_rating.fail_rate>0.5 over 10s min_calls=3",
         lambda c, k: submit("feedback", 3, name="user_rating", score=0.0),
@@ -160,7 +175,11 @@ def test_every_metric_fires_and_resolves_once_on_every_channel(
     assert alert["runbook"] == "https://runbooks.example/llm"
     assert alert["resolved_at"] is None and alert["fired_at"]
     assert alert["value"] is not None
-    assert (alert["value"] < alert["threshold"]) if alert["op"] == "<" else (alert["value"] >= alert["threshold"])
+    assert (
+        (alert["value"] < alert["threshold"])
+        if alert["op"] == "<"
+        else (alert["value"] >= alert["threshold"])
+    )
     assert h.alerts.firing() == [alert]
     assert lm.stats()["alerts_firing"] == 1
 
