@@ -212,3 +212,40 @@ def test_a_clock_that_steps_back_keeps_counting_in_the_open_bucket() -> None:
     eng.process(rec(), T0 + 5)
     eng.process(rec(), T0 + 1)
     assert eng.process(rec(), T0 + 5)
+
+
+def test_the_compiled_judge_agrees_with_each_measures_reference() -> None:
+    # The generated code and the measures' plain-Python breached() must say the same thing on
+    # every record of mixed random traffic, for every kind of measure.
+    rules = (
+        "latency_p90_ms>300 over 20s min_calls=3 name=a; latency_p50_ms<=200 over 20s min_calls=3 name=b;"
+        " ttft_p99_ms>=150 over 20s min_calls=2 name=c; error_rate>0.3 over 20s min_calls=4 name=d;"
+        " cost_per_call_usd<0.002 over 20s min_calls=2 name=e; calls_per_s>0.5 over 20s name=f;"
+        " total_tokens>=900 over 20s name=g; consecutive_errors>=2 over 20s name=h;"
+        " cost_usd.zscore>1 over 2s baseline=10s name=i; blocked_rate<0.2 over 20s min_calls=5 name=j"
+    )
+    eng = engine(rules)
+    rng = random.Random(5)
+    mismatches = 0
+    judged = 0
+    for i in range(3000):
+        status = rng.choice(["ok", "ok", "ok", "error", "blocked"])
+        record = rec(
+            status=status,
+            latency_ms=rng.uniform(50, 500),
+            ttft_ms=rng.choice([None, rng.uniform(50, 300)]),
+            cost_usd=rng.choice([None, rng.uniform(0, 0.004)]),
+            usage={"total_tokens": rng.randrange(400)},
+            error={"type": "x", "category": rng.choice(["server", "client"])} if status == "error" else None,
+        )
+        now = T0 + i * rng.uniform(0.01, 0.3)
+        eng.process(record, now)
+        for windows in eng.window_sets:
+            for window in windows.groups.values():
+                compiled = windows.judge(window)
+                for slot, measure in enumerate(windows.measures):
+                    if measure.inline() is None:
+                        continue
+                    judged += 1
+                    mismatches += bool(compiled & (1 << slot)) != measure.breached(windows, window)
+    assert judged > 20_000 and mismatches == 0

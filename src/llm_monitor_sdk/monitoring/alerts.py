@@ -25,10 +25,10 @@ from typing import Any
 
 from .. import _clock
 from ..record import RecordDict
-from .classify import group_value
 from .notify import Notifier, alert_text
 from .rules import AlertRule, parse_rules
 from .windows import (
+    BUCKETS,
     COST,
     COST_N,
     FAILS,
@@ -48,6 +48,7 @@ from .windows import (
     WindowSet,
     ZScore,
     call_sample,
+    compile_process,
     guardrail_sample,
     verdict_sample,
 )
@@ -70,7 +71,7 @@ def _round(value: float | None) -> float | None:
 def build_measure(rule: AlertRule) -> Measure:
     """The measure that computes and judges ``rule``'s value over its window."""
     info = rule.info
-    compare, threshold = rule.compare, rule.threshold
+    op, threshold = rule.op, rule.threshold
 
     def plain(for_zscore: bool) -> Measure:
         if info.measure == "percentile":
@@ -78,32 +79,31 @@ def build_measure(rule: AlertRule) -> Measure:
             return Percentile(
                 LATENCY if info.field == "latency" else TTFT,
                 info.quantile,
-                rule.op,
-                compare,
+                op,
                 threshold,
                 rule.min_calls,
                 judge_by_counts=not for_zscore,
             )
         if info.measure == "rate":
             if info.population in ("evaluation", "feedback"):
-                return Ratio(FAILS, JUDGED, JUDGED, compare, threshold, rule.min_calls)
-            return Ratio(FIELDS[info.field], N, N, compare, threshold, rule.min_calls)
+                return Ratio(FAILS, JUDGED, JUDGED, op, threshold, rule.min_calls)
+            return Ratio(FIELDS[info.field], N, N, op, threshold, rule.min_calls)
         if info.measure == "mean":
             if info.population == "calls":
-                return Ratio(COST, COST_N, N, compare, threshold, rule.min_calls)
-            return Ratio(SCORE_SUM, SCORE_N, SCORE_N, compare, threshold, rule.min_calls)
+                return Ratio(COST, COST_N, N, op, threshold, rule.min_calls)
+            return Ratio(SCORE_SUM, SCORE_N, SCORE_N, op, threshold, rule.min_calls)
         if info.measure == "count":
-            return Count(N, 1.0, compare, threshold)
+            return Count(N, 1.0, op, threshold)
         if info.measure == "per_s":
-            return Count(N, 1.0 / rule.window_s, compare, threshold)
+            return Count(N, 1.0 / rule.window_s, op, threshold)
         if info.measure == "sum":
-            return Count(FIELDS[info.field], 1.0, compare, threshold)
+            return Count(FIELDS[info.field], 1.0, op, threshold)
         if info.measure == "streak":
-            return Streak(compare, threshold, 0)
+            return Streak(op, threshold, 0)
         raise ValueError(f"unknown measure {info.measure!r}")  # pragma: no cover
 
     if rule.zscore:
-        return ZScore(plain(True), rule.baseline_windows, rule.min_baseline_windows, compare, threshold)
+        return ZScore(plain(True), rule.baseline_windows, rule.min_baseline_windows, op, threshold)
     return plain(False)
 
 
@@ -156,11 +156,13 @@ class AlertEngine:
             bindings.append(_Binding(rule, windows, measure))
         for windows in self._sets.values():
             windows.freeze()
-        self._calls = [w for w in self._sets.values() if w.population == "calls"]
-        self._by_source: dict[tuple[str, str | None], list[WindowSet]] = {}
+        # Per population: its window sets and the one compiled function that counts a record in all.
+        populations: dict[tuple[str, str | None], list[WindowSet]] = {}
         for windows in self._sets.values():
-            if windows.population != "calls":
-                self._by_source.setdefault((windows.population, windows.source), []).append(windows)
+            populations.setdefault((windows.population, windows.source), []).append(windows)
+        plans = {key: (sets, compile_process(sets)) for key, sets in populations.items()}
+        self._calls = plans.pop(("calls", None), None)
+        self._by_source = plans
 
     @property
     def window_sets(self) -> list[WindowSet]:
@@ -171,16 +173,16 @@ class AlertEngine:
         """Count one record and judge the rules it touches; the transitions it caused, if any."""
         kind = record.get("kind")
         if kind == "llm_call":
-            sets = self._calls
-            if not sets:
+            plan = self._calls
+            if plan is None:
                 return None
             sample = call_sample(record)
         elif kind in ("evaluation", "feedback", "guardrail"):
             item = record.get("guardrail" if kind == "guardrail" else "evaluation")
             if not isinstance(item, dict):
                 return None
-            sets = self._by_source.get((kind, item.get("name")), [])
-            if not sets:
+            plan = self._by_source.get((kind, item.get("name")))
+            if plan is None:
                 return None
             sample = (
                 guardrail_sample(item)
@@ -191,75 +193,118 @@ class AlertEngine:
             return None
         if sample is None:
             return None
+        sets, process = plan
+        values, latency, latency_key = sample.values, sample.latency, sample.latency_key
+        ttft, ttft_key, streak = sample.ttft, sample.ttft_key, sample.streak
         events: list[dict[str, Any]] | None = None
-        keys: dict[str, Any] = {}
-        for windows in sets:
-            by = windows.by
-            if by is None:
-                key = None
-            elif by in keys:
-                key = keys[by]
-            else:
-                key = keys[by] = group_value(record, by)
-            index = windows.index(now)
-            window = windows.group(key, index)
-            if window is None:
-                continue
-            windows.add(window, sample)
-            found = self._judge(windows, window, index, now, False)
-            if found:
-                if events is None:
-                    events = found
-                else:
-                    events.extend(found)
+        hits = process(record, now, values, latency, latency_key, ttft, ttft_key, streak)
+        if hits is None:
+            return None
+        for k, window, mask, todo in hits:
+            windows = sets[k]
+            if windows.complex:
+                mask, skipped = self._judge_complex(windows, window, window.cur[0], mask, False)
+                todo = ((mask ^ window.firing) | window.pending) & ~skipped
+            if todo:
+                found = self._transitions(windows, window, todo, mask, now)
+                if found:
+                    if events is None:
+                        events = found
+                    else:
+                        events.extend(found)
         return events
 
     def tick(self, now: float) -> list[dict[str, Any]]:
-        """Move every window to ``now`` and judge every rule and group (resolutions when traffic
-        stops, ``for=`` that elapsed); forget groups with nothing left to remember."""
+        """Judge what time alone can change: groups with an alert state (pending ``for=``, firing,
+        cooling down), groups whose oldest bucket leaves the window now, and groups with a z-score
+        baseline. Groups with nothing left to remember are forgotten."""
         events: list[dict[str, Any]] = []
         for windows in self._sets.values():
-            index = windows.index(now)
+            index = int(now * windows.inv)
             groups = windows.groups
-            for key, window in list(groups.items()):
+            keys = set(windows.hot_keys)
+            due = windows.due
+            for at in [at for at in due if at <= index]:
+                keys |= due.pop(at)
+            if windows.has_zscore:
+                keys.update(key for key, window in groups.items() if window.baselines is not None)
+            for key in keys:
+                window = groups.get(key)
+                if window is None:
+                    continue
                 windows.rotate(window, index)
-                found = self._judge(windows, window, index, now, True)
-                if found:
-                    events.extend(found)
+                mask = windows.judge(window)
+                if windows.complex:
+                    mask, _ = self._judge_complex(windows, window, index, mask, True)
+                todo = mask | window.hot
+                if todo:
+                    found = self._transitions(windows, window, todo, mask, now)
+                    if found:
+                        events.extend(found)
                 if window.quiet():
-                    del groups[key]
+                    windows.forget(key)
+                    continue
+                oldest = window.oldest()
+                if oldest is not None:
+                    windows.schedule(key, oldest + BUCKETS)
         return events
 
-    def _judge(
-        self, windows: WindowSet, window: GroupWindow, index: int, now: float, full: bool
+    def _judge_complex(
+        self, windows: WindowSet, window: GroupWindow, index: int, mask: int, full: bool
+    ) -> tuple[int, int]:
+        # Rules judged by their measure's method; an expensive one (a percentile z-score) at most
+        # once per bucket as records arrive. Returns the mask and the slots left unjudged.
+        skipped = 0
+        judged_expensive = False
+        for slot, measure in windows.complex:
+            if measure.expensive:
+                if not full and window.judged_at == index:
+                    skipped |= 1 << slot
+                    continue
+                judged_expensive = True
+            if measure.breached(windows, window):
+                mask |= 1 << slot
+        if judged_expensive:
+            window.judged_at = index
+        return mask, skipped
+
+    def _transitions(
+        self, windows: WindowSet, window: GroupWindow, todo: int, mask: int, now: float
     ) -> list[dict[str, Any]] | None:
         events: list[dict[str, Any]] | None = None
+        bindings = self._bindings[id(windows)]
         states = window.states
-        skip_expensive = not full and window.judged_at == index
-        for slot, binding in enumerate(self._bindings[id(windows)]):
-            measure = binding.measure
-            if measure.expensive:
-                if skip_expensive:
-                    continue
-                window.judged_at = index
-            breached = measure.breached(windows, window)
-            state = states[slot] if states is not None else None
-            if state is None:
-                if not breached:
-                    continue
-                if states is None:
-                    states = window.states = [None] * len(windows.measures)
-                state = states[slot] = _State()
-            event = self._step(binding, window, state, breached, now)
-            if state.phase == _OK and state.cooldown_until <= now and states is not None:
-                states[slot] = None
-            if event is not None:
-                if events is None:
-                    events = [event]
-                else:
-                    events.append(event)
-        if states is not None and not any(s is not None for s in states):
+        if states is None:
+            states = window.states = [None] * len(bindings)
+        slot = 0
+        while todo:
+            if todo & 1:
+                bit = 1 << slot
+                breached = bool(mask & bit)
+                state = states[slot]
+                if state is None and breached:
+                    state = states[slot] = _State()
+                    window.hot |= bit
+                if state is not None:
+                    event = self._step(bindings[slot], window, state, breached, now)
+                    phase = state.phase
+                    window.firing = window.firing | bit if phase == _FIRING else window.firing & ~bit
+                    window.pending = window.pending | bit if phase == _PENDING else window.pending & ~bit
+                    if phase == _OK and state.cooldown_until <= now:
+                        states[slot] = None
+                        window.hot &= ~bit
+                    if event is not None:
+                        if events is None:
+                            events = [event]
+                        else:
+                            events.append(event)
+            todo >>= 1
+            slot += 1
+        if window.hot:
+            windows.hot_keys.add(window.key)
+        else:
             window.states = None
+            windows.hot_keys.discard(window.key)
         return events
 
     def _step(
