@@ -249,3 +249,15 @@ def test_the_compiled_judge_agrees_with_each_measures_reference() -> None:
                     judged += 1
                     mismatches += bool(compiled & (1 << slot)) != measure.breached(windows, window)
     assert judged > 20_000 and mismatches == 0
+
+
+def test_an_idle_group_cooling_down_is_freed_when_the_cooldown_ends() -> None:
+    eng = engine("error_rate>0.5 over 10s by=user min_calls=1 cooldown=60s")
+    assert eng.process(rec(user_id="a", status="error"), T0)
+    resolved = eng.tick(T0 + 11)  # the window empties: resolved, cooling down for 60 s
+    assert [a["state"] for a in resolved] == ["resolved"]
+    windows = eng.window_sets[0]
+    assert windows.groups["a"].active()
+    for second in range(12, 80):
+        eng.tick(T0 + second)
+    assert windows.groups == {}  # freed and forgotten, so the group cap never fills with them

@@ -205,6 +205,8 @@ class AlertEngine:
             if windows.complex:
                 mask, skipped = self._judge_complex(windows, window, window.cur[0], mask, False)
                 todo = ((mask ^ window.firing) | window.pending) & ~skipped
+                if skipped:
+                    windows.dirty_keys.add(window.key)
             if todo:
                 found = self._transitions(windows, window, todo, mask, now)
                 if found:
@@ -222,31 +224,56 @@ class AlertEngine:
         for windows in self._sets.values():
             index = int(now * windows.inv)
             groups = windows.groups
-            keys = set(windows.hot_keys)
+            # Pending groups (for= may elapse), groups whose expensive rule was skipped as records
+            # arrived, and the groups due now: their oldest bucket leaves the window, or a z-score
+            # window ends. Firing and cooling-down groups change only with records or expiry.
+            keys = windows.pending_keys | windows.dirty_keys
+            windows.dirty_keys = set()
             due = windows.due
             for at in [at for at in due if at <= index]:
                 keys |= due.pop(at)
-            if windows.has_zscore:
-                keys.update(key for key, window in groups.items() if window.baselines is not None)
+            boundary = (index // BUCKETS + 1) * BUCKETS
+            roll, judge, complex_rules = windows.roll, windows.judge, bool(windows.complex)
+            due_get = due.get
             for key in keys:
                 window = groups.get(key)
                 if window is None:
                     continue
-                windows.rotate(window, index)
-                mask = windows.judge(window)
-                if windows.complex:
+                roll(window, index)
+                mask = judge(window)
+                if complex_rules:
                     mask, _ = self._judge_complex(windows, window, index, mask, True)
                 todo = mask | window.hot
                 if todo:
                     found = self._transitions(windows, window, todo, mask, now)
                     if found:
                         events.extend(found)
-                if window.quiet():
+                if window.baselines is not None:
+                    pending = due_get(boundary)
+                    if pending is None:
+                        due[boundary] = {key}
+                    else:
+                        pending.add(key)
+                # Look again when the oldest bucket leaves the window (forget the group when empty).
+                buckets = window.buckets
+                if buckets:
+                    at = buckets[0][0] + BUCKETS
+                elif window.cur[1]:
+                    at = window.cur[0] + BUCKETS
+                elif window.quiet():
                     windows.forget(key)
                     continue
-                oldest = window.oldest()
-                if oldest is not None:
-                    windows.schedule(key, oldest + BUCKETS)
+                elif window.states is not None and not window.firing:
+                    # Empty, cooling down: look again when the last cooldown ends, to free it.
+                    ends = max(state.cooldown_until for state in window.states if state is not None)
+                    at = max(index + 1, int(ends * windows.inv) + 1)
+                else:
+                    continue
+                pending = due_get(at)
+                if pending is None:
+                    due[at] = {key}
+                else:
+                    pending.add(key)
         return events
 
     def _judge_complex(
@@ -300,11 +327,12 @@ class AlertEngine:
                             events.append(event)
             todo >>= 1
             slot += 1
-        if window.hot:
-            windows.hot_keys.add(window.key)
+        if window.pending:
+            windows.pending_keys.add(window.key)
         else:
+            windows.pending_keys.discard(window.key)
+        if not window.hot:
             window.states = None
-            windows.hot_keys.discard(window.key)
         return events
 
     def _step(
@@ -428,11 +456,10 @@ class AlertProcessor:
                 else:
                     self._firing.pop(key, None)
                     self.resolved += 1
-            text = alert_text(alert, slack=False)
-            if firing:
-                logger.warning("llm-monitor alert: %s", text, extra={"llm_monitor_alert": dict(alert)})
-            else:
-                logger.info("llm-monitor alert: %s", text, extra={"llm_monitor_alert": dict(alert)})
+            level = logging.WARNING if firing else logging.INFO
+            if logger.isEnabledFor(level):
+                text = alert_text(alert, slack=False)
+                logger.log(level, "llm-monitor alert: %s", text, extra={"llm_monitor_alert": dict(alert)})
             self.notifier.notify(alert)
             started = alert["fired_at"]
             ended = alert["resolved_at"] or started

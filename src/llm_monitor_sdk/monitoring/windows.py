@@ -161,32 +161,36 @@ def call_sample(record: Mapping[str, Any]) -> Sample | None:
             v[CONTENT_FILTERED] = 1
     elif content_filtered(record, category):
         v[CONTENT_FILTERED] = 1
-    cost = _number(record.get("cost_usd"))
-    if cost is not None:
-        v[COST] = cost
+    # Numbers inline (this runs once per record): a finite int or float, not a bool.
+    x: Any = record.get("cost_usd")
+    kind = type(x)
+    if (kind is float and x - x == 0.0) or kind is int:
+        v[COST] = x
         v[COST_N] = 1
     usage = record.get("usage")
     if usage:
-        tokens = _number(usage.get("input_tokens"))
-        if tokens is not None:
-            v[INPUT_TOKENS] = tokens
-        tokens = _number(usage.get("output_tokens"))
-        if tokens is not None:
-            v[OUTPUT_TOKENS] = tokens
-        tokens = _number(usage.get("total_tokens"))
-        if tokens is not None:
-            v[TOTAL_TOKENS] = tokens
+        x = usage.get("input_tokens")
+        if type(x) is int:
+            v[INPUT_TOKENS] = x
+        x = usage.get("output_tokens")
+        if type(x) is int:
+            v[OUTPUT_TOKENS] = x
+        x = usage.get("total_tokens")
+        if type(x) is int:
+            v[TOTAL_TOKENS] = x
     if status != "blocked":
-        latency = _number(record.get("latency_ms"))
-        if latency is not None:
+        x = record.get("latency_ms")
+        kind = type(x)
+        if (kind is float and x - x == 0.0) or kind is int:
             v[LATENCY_N] = 1
-            sample.latency = latency
-            sample.latency_key = _key(latency)
-    ttft = _number(record.get("ttft_ms"))
-    if ttft is not None:
+            sample.latency = x
+            sample.latency_key = _key(x)
+    x = record.get("ttft_ms")
+    kind = type(x)
+    if (kind is float and x - x == 0.0) or kind is int:
         v[TTFT_N] = 1
-        sample.ttft = ttft
-        sample.ttft_key = _key(ttft)
+        sample.ttft = x
+        sample.ttft_key = _key(x)
     return sample
 
 
@@ -223,7 +227,7 @@ def _add_keys(hist: LogHistogram, store: Any) -> None:
     # Fold a bucket's key store into a histogram; values are the buckets' geometric middles.
     if store is None:
         return
-    items = store.items() if isinstance(store, Counter) else ((key, 1) for key in store)
+    items = store.items() if isinstance(store, dict) else ((key, 1) for key in store)
     for key, count in items:
         if key == _ZERO_KEY:
             hist.zeros += count
@@ -369,8 +373,10 @@ class WindowSet:
         self.single: GroupWindow | None = None
         #: Bucket number -> groups to look at then (their oldest bucket leaves the window).
         self.due: dict[int, set[Any]] = {}
-        #: Groups with an alert state (judged on every tick).
-        self.hot_keys: set[Any] = set()
+        #: Groups with an alert pending (``for=``), and groups with a rule left unjudged as records
+        #: arrived (an expensive z-score): the tick judges both.
+        self.pending_keys: set[Any] = set()
+        self.dirty_keys: set[Any] = set()
         self.evicted = 0
         self.dropped = 0
         self.measures: list[Measure] = []
@@ -524,7 +530,7 @@ class WindowSet:
                 "    elif type(s) is _array:",
                 f"        s.append({name}_key)",
                 f"        if len(s) > {_ARRAY_LIMIT}: u[{pos}] = _Counter(s)",
-                f"    else: s[{name}_key] += 1",
+                f"    else: s[{name}_key] = s.get({name}_key, 0) + 1",
             ]
         if self.streak:
             body += [
@@ -614,7 +620,8 @@ class WindowSet:
     def forget(self, key: Any) -> None:
         """Drop a group (quiet, or evicted)."""
         window = self.groups.pop(key, None)
-        self.hot_keys.discard(key)
+        self.pending_keys.discard(key)
+        self.dirty_keys.discard(key)
         if window is not None and window is self.single:
             self.single = None
 
@@ -682,7 +689,12 @@ class WindowSet:
             f"    limit = index - {BUCKETS - 1}",
             "    b = w.buckets",
             "    if b and b[0][0] < limit:",
-            "        expire(w, limit)",
+            "        if len(b) > 1 and b[1][0] >= limit:",  # the usual case: exactly one bucket leaves
+            "            gone = b.pop(0)",
+            "            c = w.closed",
+            *(f"            c[{pos}] -= gone[{pos}]" for pos in self._summed),
+            "        else:",
+            "            expire(w, limit)",
         ]
         if self.streak:
             lines += ["    t = w.streak", "    if t and t[0][0] < limit:", "        expire(w, limit)"]
