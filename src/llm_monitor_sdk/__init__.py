@@ -20,16 +20,18 @@ from .errors import BudgetExceededError
 
 if TYPE_CHECKING:
     from . import analysis, evals, exporters
-    from ._api import flush, get_monitor, instrument, shutdown, stats, uninstrument
+    from ._api import alerts, flush, get_monitor, instrument, shutdown, stats, uninstrument
     from ._monitor import Monitor
     from ._record_models import ErrorInfo, Record, Usage
-    from .evaluation import Evaluation, evaluator, feedback
+    from .evaluation import Evaluation, evaluator
+    from .evaluation.feedback import feedback
     from .guardrails import guardrail
 
 # Everything else loads on first use (PEP 562), so that importing the package (the ``llm-monitor``
 # command, a program that never touches an LLM) costs little; ``lm.instrument`` loads the pipeline.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "instrument": ("._api", "instrument"),
+    "alerts": ("._api", "alerts"),
     "uninstrument": ("._api", "uninstrument"),
     "flush": ("._api", "flush"),
     "shutdown": ("._api", "shutdown"),
@@ -74,6 +76,7 @@ __all__ = [
     "Record",
     "Usage",
     "__version__",
+    "alerts",
     "analysis",
     "bind_context",
     "context",

@@ -149,6 +149,12 @@ def stats() -> dict[str, Any]:
     return monitor.stats()
 
 
+def alerts() -> list[dict[str, Any]]:
+    """Alerts firing now, each the ``alert`` object of its ``kind="alert"`` record (empty without rules)."""
+    monitor = _runtime.active
+    return monitor.alerts() if monitor is not None else []
+
+
 def get_monitor() -> Monitor | None:
     """The active monitor, if any."""
     monitor: Monitor | None = _runtime.active

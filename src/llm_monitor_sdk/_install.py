@@ -13,10 +13,11 @@ DISTRIBUTION = "llm-monitor-kit"
 
 
 def install_hint(extra: str | None = None) -> str:
-    """``pip install 'llm-monitor-kit[EXTRA]'`` (or without an extra), ready to put in a message."""
+    """How to install an extra (or the package), ready to put in a message: the checkout command
+    first (the package is not on the index yet), then the published name."""
     if extra:
-        return f"pip install '{DISTRIBUTION}[{extra}]'"
-    return f"pip install {DISTRIBUTION}"
+        return f"pip install -e '.[{extra}]' in a checkout, or pip install '{DISTRIBUTION}[{extra}]'"
+    return f"pip install -e . in a checkout, or pip install {DISTRIBUTION}"
 
 
 __all__ = ["DISTRIBUTION", "install_hint"]

@@ -157,8 +157,9 @@ class Monitor:
         self.redactor = _build_redactor(settings)
         self.budget = _build_budget(settings)
         try:
-            exporters = build_exporters(settings)
+            # Processors first: they validate alert rules and evaluator lists, and open nothing yet.
             self._processors = [_ProcessorEntry(p) for p in self._build_processors(settings, processors)]
+            exporters = build_exporters(settings)
         except BaseException:
             if self.budget is not None:  # don't leave a store connection behind a rejected configuration
                 self.budget.close()
@@ -189,8 +190,10 @@ class Monitor:
         Raises ``ValueError`` for malformed alert rules or evaluator lists.
         """
         from .evaluation import build_processors as evaluation_processors
+        from .monitoring import build_processors as monitoring_processors
 
         built: list[Any] = [MetricsProcessor(self.aggregates)]
+        built.extend(monitoring_processors(settings))
         built.extend(evaluation_processors(settings))
         built.extend(extra)
         return built
@@ -358,7 +361,7 @@ class Monitor:
                     if record.get(name) is not None:
                         record[name] = None
                 record["redactions"] = {"REDACTION_FAILED": 1}
-        if record.get("kind") == "llm_call" and self._capture:
+        if self._capture and isinstance(item, Call):  # a submitted record keeps its own
             with guard("record.fingerprint"):
                 record["prompt_fingerprint"] = prompt_fingerprint(record.get("system_instructions"))
         return record
@@ -456,17 +459,30 @@ class Monitor:
         return self.pipeline.flush(max(0.0, deadline - time.monotonic())) and done
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Stop the processors, flush, stop the worker, shut the exporters and the budget store down."""
+        """Flush (evaluations in flight included), stop the worker and the exporters, then the
+        processors (alerts raised by the last records still notify), then the budget store."""
+        deadline = time.monotonic() + timeout
+        ok = True
+        if self.pipeline is not None:
+            # Part of the budget for work in flight (the evaluation pool), the rest for the pipeline.
+            ok = self.flush(timeout / 2)
+            ok = self.pipeline.shutdown(max(0.0, deadline - time.monotonic())) and ok
         for entry in self._processors:
             stop = getattr(entry.processor, "shutdown", None)
             if callable(stop):
                 with guard(f"processor.{entry.name}.shutdown"):
-                    stop(timeout)
-        ok = self.pipeline.shutdown(timeout) if self.pipeline is not None else True
+                    stop(max(0.0, deadline - time.monotonic()))
         if self.budget is not None:
             with guard("budget.close"):
                 self.budget.close()
         return ok
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts firing now (``lm.alerts()``)."""
+        from .monitoring import alert_processor
+
+        processor = alert_processor(self.processors)
+        return processor.firing() if processor is not None else []
 
     def stats(self) -> dict[str, Any]:
         """Aggregates, pipeline and exporter counters, budget, redaction and processor counters."""
@@ -497,6 +513,9 @@ class Monitor:
                 with guard(f"processor.{entry.name}.stats"):
                     result.update(extra())
         result["processors"] = processors
+        result.setdefault("alerts_firing", 0)
+        for key in ("evaluations", "feedback", "guardrails"):
+            result.setdefault(key, {})
         result["internal_errors"] = internal_error_counts()
         result["providers"] = list(self.providers)
         return result

@@ -1,7 +1,7 @@
 """``lm.evals``: evaluators to build and metrics to call.
 
 - :class:`LLMJudge`: LLM-as-a-judge through an openai, anthropic or google-genai client;
-- :func:`rouge`, :func:`bleu`: reference metrics (``pip install 'llm-monitor-sdk[eval]'``), and
+- :func:`rouge`, :func:`bleu`: reference metrics (``pip install -e '.[eval]'``), and
   :class:`ReferenceMetric`, the evaluator that scores calls whose record has a ``reference``;
 - the built-in heuristics as classes (:class:`Refusal`, :class:`PromptInjection`,
   :class:`UserCorrection`, :class:`Grounding`, :class:`JsonValid`) for custom thresholds or names;

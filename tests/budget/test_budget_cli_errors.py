@@ -56,5 +56,5 @@ def test_missing_redis_extra_names_the_variable_once(monkeypatch: pytest.MonkeyP
         build_guard("global:daily=1", store="redis://:pw@127.0.0.1:6379/0")
     message = str(info.value)
     assert message.count("LLM_MONITOR_BUDGET_STORE") == 1
-    assert "pip install 'llm-monitor-sdk[redis]'" in message
+    assert "pip install -e '.[redis]'" in message and "llm-monitor-kit[redis]" in message
     assert "pw@" not in message

@@ -49,7 +49,11 @@ CASES: dict[str, tuple[str, object, str | None]] = {
     "LLM_MONITOR_FLUSH_INTERVAL": ("0.5", 0.5, "inf"),
     "LLM_MONITOR_SHUTDOWN_TIMEOUT": ("0.5", 0.5, "-1"),
     "LLM_MONITOR_MAX_CONTENT_CHARS": ("1000", 1000, "many"),
-    "LLM_MONITOR_ALERTS": ("error_rate>0.02 over 5m", "error_rate>0.02 over 5m", None),
+    "LLM_MONITOR_ALERTS": (
+        "error_rate>0.02 over 5m",
+        "error_rate>0.02 over 5m",
+        "error_rate>0.02 over 5 min",
+    ),
     "LLM_MONITOR_ALERT_WEBHOOK": ("http://127.0.0.1:9/hook", "http://127.0.0.1:9/hook", None),
     "LLM_MONITOR_EVALUATORS": ("refusal,grounding:0.5", "refusal,grounding:0.5", "refusal,bogus"),
 }
@@ -59,6 +63,7 @@ _LATE = {
     "LLM_MONITOR_PRICES_FILE",
     "LLM_MONITOR_REDACT_ENTITIES",
     "LLM_MONITOR_EVALUATORS",
+    "LLM_MONITOR_ALERTS",
 }
 
 _IDS = [variable.name for variable in VARIABLES]

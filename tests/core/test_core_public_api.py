@@ -29,6 +29,7 @@ CONTRACT_API = (
     "Evaluation",
     "evaluator",
     "evals",
+    "alerts",
 )
 # Names of ours in ``lm`` beyond the contract's, listed explicitly so nothing becomes public by accident.
 EXTRA_API = (

@@ -216,7 +216,9 @@ def check(path: Path, text: str) -> list[str]:
     extras = set(pyproject["project"].get("optional-dependencies", {}))
     variables = {variable.name for variable in (*VARIABLES, *BOOTSTRAP_VARIABLES)}
     # ``NAME[extras]`` and a checkout's ``.[extras]`` (``pip install -e ".[otel]"``).
-    extra_use = re.compile(r"(?:" + re.escape(distribution) + r"|(?<![\w)\]])\.)\[([A-Za-z0-9_, -]*)\]")
+    extra_use = re.compile(
+        r"(?:" + re.escape(distribution) + r"|(?<![\w)\]])\.)\[([A-Za-z0-9_-]+(?:, ?[A-Za-z0-9_-]+)*)\]"
+    )
     doc = split(path, text)
     name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     problems: list[str] = []

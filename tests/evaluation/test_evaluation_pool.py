@@ -369,7 +369,11 @@ def test_shutdown_does_not_wait_for_a_stuck_evaluator(fake_provider: FakeProvide
 
 def test_stats_are_empty_without_evaluators(fake_provider: FakeProvider) -> None:
     monitored = instrument(None)
-    assert [type(p).__name__ for p in monitored.processors] == ["MetricsProcessor", "EvaluationStats"]
+    assert [type(p).__name__ for p in monitored.processors] == [
+        "MetricsProcessor",
+        "PromptChangeProcessor",
+        "EvaluationStats",
+    ]
     _ask(fake_provider.openai_client())
     assert lm.flush(5)
     stats = lm.stats()

@@ -158,9 +158,9 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sacrebleu", None)
     monkeypatch.setattr(reference_module, "_scorer", None)
     monkeypatch.setattr(reference_module, "has_eval_extra", lambda metric="rougeL": False)
-    with pytest.raises(ImportError, match=r"pip install 'llm-monitor-sdk\[eval\]'"):
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[eval\]'"):
         rouge("a", "b")
-    with pytest.raises(ImportError, match=r"llm-monitor-sdk\[eval\]"):
+    with pytest.raises(ImportError, match=r"llm-monitor-kit\[eval\]"):
         bleu("a", "b")
-    with pytest.raises(ValueError, match=r"LLM_MONITOR_EVALUATORS.*llm-monitor-sdk\[eval\]"):
+    with pytest.raises(ValueError, match=r"LLM_MONITOR_EVALUATORS.*llm-monitor-kit\[eval\]"):
         build_processors(load_settings(evaluators="refusal,rouge"))

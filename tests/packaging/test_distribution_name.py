@@ -19,8 +19,11 @@ def test_pyproject_uses_the_distribution_name():
 
 
 def test_install_hint():
-    assert install_hint("otel") == "pip install 'llm-monitor-kit[otel]'"
-    assert install_hint() == "pip install llm-monitor-kit"
+    assert (
+        install_hint("otel")
+        == "pip install -e '.[otel]' in a checkout, or pip install 'llm-monitor-kit[otel]'"
+    )
+    assert install_hint() == "pip install -e . in a checkout, or pip install llm-monitor-kit"
 
 
 def test_no_doc_tells_users_to_install_the_unrelated_package():

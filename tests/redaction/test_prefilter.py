@@ -144,8 +144,6 @@ def test_the_accelerator_setting_parses_auto_on_off() -> None:
 def test_a_required_accelerator_that_is_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_prefilter, "_module", False)  # as if hyperscan were not installed
     assert build_redactor().accelerated is False  # the default falls back to the pure path
-    with pytest.raises(
-        ValueError, match=r"redact\.accelerator: .*hyperscan.*pip install 'llm-monitor-sdk\[fast\]'"
-    ):
+    with pytest.raises(ValueError, match=r"redact\.accelerator: .*hyperscan.*pip install -e '\.\[fast\]'"):
         build_redactor(RedactionConfig(accelerator=True))
     assert build_redactor(RedactionConfig(accelerator=False)).accelerated is False

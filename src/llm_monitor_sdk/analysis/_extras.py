@@ -6,7 +6,8 @@ import importlib
 from types import ModuleType
 
 #: The distribution users install (one place, in case it is renamed).
-DISTRIBUTION = "llm-monitor-sdk"
+from .._install import DISTRIBUTION
+
 #: The extra that brings DuckDB, plotly and rich.
 REPORT_EXTRA = "report"
 
@@ -16,8 +17,10 @@ class MissingExtraError(ImportError):
 
 
 def install_hint(extra: str = REPORT_EXTRA) -> str:
-    """``pip install 'llm-monitor-sdk[EXTRA]'``."""
-    return f"pip install '{DISTRIBUTION}[{extra}]'"
+    """How to install ``extra`` (built in :mod:`llm_monitor_sdk._install`)."""
+    from .._install import install_hint as hint
+
+    return hint(extra)
 
 
 def require(module: str, purpose: str, extra: str = REPORT_EXTRA) -> ModuleType:

@@ -13,7 +13,7 @@
   ``error`` object is present, else ``ok``) and counted. :class:`ReadStats` keeps the counts and
   gives the one summary line the command line prints on stderr.
 - **Two engines, one answer**: a streaming pure-Python reader (constant memory, any input) and,
-  when DuckDB is installed (``pip install 'llm-monitor-sdk[report]'``), a DuckDB table of the same
+  when DuckDB is installed (``pip install -e '.[report]'``), a DuckDB table of the same
   normalised columns for large inputs. :data:`COLUMNS` lists every column once; :func:`normalize`
   is its Python definition and ``_DUCK_COLUMNS`` its SQL one, side by side. (DuckDB reads lines of
   up to 32 MB; a longer line counts as not JSON there. The SDK caps record content far below that.)

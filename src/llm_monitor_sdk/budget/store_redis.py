@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
+from .._install import install_hint
 from .._secrets import mask_text, mask_url
 from .ledger import CounterState, IdSource, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
 
@@ -33,7 +34,7 @@ _EPOCH_KEY = f"{_PREFIX}:epoch"
 #: Seconds each network step may take unless the URL says otherwise.
 DEFAULT_TIMEOUT_S = 0.1
 #: What ``pip`` needs for this store (the one place that names the extra).
-INSTALL_HINT = "pip install 'llm-monitor-sdk[redis]'"
+INSTALL_HINT = install_hint("redis")
 
 _instances: weakref.WeakSet[RedisLedger] = weakref.WeakSet()
 # Clients a forked child inherited: never used, never closed, only kept alive (closing one, even from

@@ -3,7 +3,7 @@ whose record has a ``reference`` (from ``context(reference=...)``).
 
 Thin wrappers over Google's ``rouge-score`` (Porter stemmer on) and ``sacrebleu``'s sentence BLEU
 (its default settings), so the numbers are those libraries' numbers. Both live behind the ``eval``
-extra (``pip install 'llm-monitor-sdk[eval]'``) and are imported on first use (``rouge-score``
+extra (``pip install -e '.[eval]'``) and are imported on first use (``rouge-score``
 imports NLTK, which takes a while): never at import time, never downloading anything.
 """
 
@@ -14,11 +14,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+#: The distribution name used in install hints (one place, in case the package is renamed).
+from .._install import DISTRIBUTION
 from ._base import Evaluation, check_rate
 from ._text import view
 
-#: The distribution name used in install hints (one place, in case the package is renamed).
-DISTRIBUTION = "llm-monitor-sdk"
 #: Reference metric names the evaluator form knows.
 METRICS = ("rouge1", "rouge2", "rougeL", "bleu")
 
@@ -27,8 +27,10 @@ _scorer: Any = None
 
 
 def install_hint(extra: str) -> str:
-    """``pip install 'llm-monitor-sdk[EXTRA]'``."""
-    return f"pip install '{DISTRIBUTION}[{extra}]'"
+    """How to install ``extra`` (built in :mod:`llm_monitor_sdk._install`)."""
+    from .._install import install_hint as hint
+
+    return hint(extra)
 
 
 def missing_extra(feature: str, module: str, extra: str = "eval") -> ImportError:

@@ -64,7 +64,7 @@ _encode = _make_encoder()
 def encode_record(record: RecordDict) -> bytes:
     """One record as compact UTF-8 JSON (no trailing newline).
 
-    Uses ``orjson`` when it is installed (``pip install llm-monitor-sdk[fast]``; about 8x faster on a
+    Uses ``orjson`` when it is installed (``pip install -e '.[fast]'``; about 8x faster on a
     typical record), the standard library's ``json`` otherwise. Both give the same JSON for records.
     """
     return _encode(record)

@@ -22,7 +22,14 @@ finished ``ReadableSpan`` objects itself and hands them on, in one of two ways:
 Metrics go through a ``Meter`` of the given (or global) ``MeterProvider``: the
 ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage`` and
 ``gen_ai.client.operation.time_to_first_chunk`` histograms with the bucket boundaries the conventions
-advise, and the ``llm_monitor.client.cost`` counter (USD).
+advise, the ``llm_monitor.client.cost`` counter (USD), and what the alert rules read in a fleet
+(``llm-monitor alerts prometheus-rules``, ``docs/alerts.md``): the ``llm_monitor.client.calls``
+counter (every call, with ``llm_monitor.status``, ``error.category`` and
+``llm_monitor.content_filtered``), ``llm_monitor.evaluation.score`` / ``llm_monitor.evaluations``,
+``llm_monitor.feedback.score`` / ``llm_monitor.feedback`` and ``llm_monitor.guardrail.checks``. Every
+call metric also carries the low-cardinality context the rules group by (``llm_monitor.feature``,
+``llm_monitor.prompt_name``, ``llm_monitor.variant``, ``llm_monitor.tenant_id``; never the user id)
+and ``llm_monitor.judge=true`` on LLM-as-a-judge calls, so fleet rules can leave them out.
 
 Only ``opentelemetry-api`` (a core dependency) is imported at module level; the SDK and the OTLP
 exporter (the ``otel`` extra) are imported when first needed.
@@ -66,6 +73,37 @@ _SCOPE = "llm_monitor_sdk"
 _INSTALL_HINT = install_hint("otel")
 #: Name of the cost counter (not a GenAI convention; ours).
 COST_METRIC = "llm_monitor.client.cost"
+#: The metric instruments, as ``(name, unit, kind)`` (kind: ``histogram`` or ``counter``);
+#: ``llm_monitor_sdk.monitoring.prometheus`` derives the Prometheus names from this table.
+DURATION_METRIC = "gen_ai.client.operation.duration"
+TOKEN_METRIC = "gen_ai.client.token.usage"
+TTFC_METRIC = "gen_ai.client.operation.time_to_first_chunk"
+CALLS_METRIC = "llm_monitor.client.calls"
+EVALUATION_SCORE_METRIC = "llm_monitor.evaluation.score"
+EVALUATIONS_METRIC = "llm_monitor.evaluations"
+FEEDBACK_SCORE_METRIC = "llm_monitor.feedback.score"
+FEEDBACK_METRIC = "llm_monitor.feedback"
+GUARDRAIL_METRIC = "llm_monitor.guardrail.checks"
+METRIC_INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
+    (DURATION_METRIC, "s", "histogram"),
+    (TOKEN_METRIC, "{token}", "histogram"),
+    (TTFC_METRIC, "s", "histogram"),
+    (COST_METRIC, "USD", "counter"),
+    (CALLS_METRIC, "{call}", "counter"),
+    (EVALUATION_SCORE_METRIC, "1", "histogram"),
+    (EVALUATIONS_METRIC, "{evaluation}", "counter"),
+    (FEEDBACK_SCORE_METRIC, "1", "histogram"),
+    (FEEDBACK_METRIC, "{feedback}", "counter"),
+    (GUARDRAIL_METRIC, "{check}", "counter"),
+)
+#: Record field -> metric attribute: the context alert rules group by (``by=``), when set.
+DIMENSION_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("feature", "llm_monitor.feature"),
+    ("prompt_name", "llm_monitor.prompt_name"),
+    ("variant", "llm_monitor.variant"),
+    ("tenant_id", "llm_monitor.tenant_id"),
+)
+_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
 
 
 def _require_sdk() -> None:
@@ -159,6 +197,32 @@ class OTelExporter:
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
         self._cost = meter.create_counter(COST_METRIC, unit="USD", description="Cost of GenAI calls in USD")
+        self._calls = meter.create_counter(
+            CALLS_METRIC,
+            unit="{call}",
+            description="GenAI calls by status, error category and content filtering",
+        )
+        self._eval_score = meter.create_histogram(
+            EVALUATION_SCORE_METRIC,
+            unit="1",
+            description="Scores of online evaluations",
+            explicit_bucket_boundaries_advisory=list(_SCORE_BUCKETS),
+        )
+        self._evals = meter.create_counter(
+            EVALUATIONS_METRIC, unit="{evaluation}", description="Online evaluations by verdict"
+        )
+        self._feedback_score = meter.create_histogram(
+            FEEDBACK_SCORE_METRIC,
+            unit="1",
+            description="Scores of human feedback",
+            explicit_bucket_boundaries_advisory=list(_SCORE_BUCKETS),
+        )
+        self._feedback = meter.create_counter(
+            FEEDBACK_METRIC, unit="{feedback}", description="Human feedback items by verdict"
+        )
+        self._guardrails = meter.create_counter(
+            GUARDRAIL_METRIC, unit="{check}", description="Guardrail checks by outcome"
+        )
 
     # ------------------------------------------------------------------ exporter protocol
 
@@ -182,8 +246,7 @@ class OTelExporter:
                 )
                 continue
             spans.append(self._readable_span(data))
-            if data.client:
-                self._record_metrics(record)
+            self._record_metrics(record, data.client)
         if spans:
             self._emit(spans)
 
@@ -302,10 +365,60 @@ class OTelExporter:
 
     # ------------------------------------------------------------------ metrics
 
-    def _record_metrics(self, record: RecordDict) -> None:
-        if record.get("status") == "blocked":
+    def _record_metrics(self, record: RecordDict, client: bool) -> None:
+        if client:
+            self._record_call_metrics(record)
+            return
+        kind = record.get("kind")
+        if kind in ("evaluation", "feedback"):
+            self._record_verdict(record, kind)
+        elif kind == "guardrail":
+            item = record.get("guardrail")
+            if isinstance(item, dict) and item.get("name"):
+                attrs = _dimensions(record, {"llm_monitor.guardrail.name": str(item["name"])})
+                if item.get("stage"):
+                    attrs["llm_monitor.guardrail.stage"] = str(item["stage"])
+                attrs["llm_monitor.guardrail.blocked"] = bool(item.get("blocked"))
+                self._guardrails.add(1, attrs)
+
+    def _record_verdict(self, record: RecordDict, kind: str) -> None:
+        item = record.get("evaluation")
+        if not isinstance(item, dict) or not item.get("name"):
+            return
+        prefix = "llm_monitor.evaluation."
+        attrs = _dimensions(record, {prefix + "name": str(item["name"])})
+        if item.get("source"):
+            attrs[prefix + "source"] = str(item["source"])
+        raw = item.get("score")
+        score = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        passed = item.get("passed")
+        if kind == "feedback" and not isinstance(passed, bool) and score is not None:
+            passed = score >= 0.5  # a human score counts as passed from 0.5 up (contract)
+        histogram, counter = (
+            (self._eval_score, self._evals)
+            if kind == "evaluation"
+            else (self._feedback_score, self._feedback)
+        )
+        if score is not None:
+            histogram.record(score, attrs)
+        counter.add(1, {**attrs, prefix + "passed": passed} if isinstance(passed, bool) else attrs)
+
+    def _record_call_metrics(self, record: RecordDict) -> None:
+        from ..monitoring.classify import content_filtered, error_category, is_judge_call
+
+        attrs = _dimensions(record, metric_attributes(record))
+        if is_judge_call(record):
+            attrs["llm_monitor.judge"] = True
+        status = record.get("status") or "ok"
+        call_attrs = {**attrs, "llm_monitor.status": status}
+        category = error_category(record)
+        if category is not None:
+            call_attrs["error.category"] = category
+        if content_filtered(record, category):
+            call_attrs["llm_monitor.content_filtered"] = True
+        self._calls.add(1, call_attrs)
+        if status == "blocked":
             return  # the provider was never called: no operation to measure
-        attrs = metric_attributes(record)
         err = error_type(record)
         latency = record.get("latency_ms")
         if isinstance(latency, int | float):
@@ -440,6 +553,15 @@ def otlp_metric_exporter(config: OTLPConfig) -> Any:
     return OTLPMetricExporter(**_http_options(config))
 
 
+def _dimensions(record: RecordDict, attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` plus the record's low-cardinality context (the alert rules' ``by=`` dimensions)."""
+    for field, attribute in DIMENSION_ATTRIBUTES:
+        value = record.get(field)
+        if value is not None and value != "":
+            attrs[attribute] = str(value)
+    return attrs
+
+
 def build_otlp_exporter(
     *,
     capture_content: bool = True,
@@ -506,4 +628,13 @@ def build_otlp_exporter(
     )
 
 
-__all__ = ["COST_METRIC", "OTelExporter", "build_otlp_exporter", "otlp_metric_exporter", "otlp_span_exporter"]
+__all__ = [
+    "CALLS_METRIC",
+    "COST_METRIC",
+    "DIMENSION_ATTRIBUTES",
+    "METRIC_INSTRUMENTS",
+    "OTelExporter",
+    "build_otlp_exporter",
+    "otlp_metric_exporter",
+    "otlp_span_exporter",
+]

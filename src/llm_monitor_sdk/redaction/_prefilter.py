@@ -1,6 +1,6 @@
 """The optional compiled prefilter: one pass over a string tells which built-in detectors can match.
 
-With the ``fast`` extra installed (``pip install 'llm-monitor-sdk[fast]'``, which brings ``hyperscan``),
+With the ``fast`` extra installed (``pip install -e '.[fast]'``, which brings ``hyperscan``),
 every string the engine scans first goes through one Hyperscan database that holds, for each built-in
 detector (and for each independent rule family of ``SECRET``), a pattern that every match of that
 detector contains: a *necessary condition*. The scan answers with a bit mask of the conditions that
@@ -34,7 +34,7 @@ from typing import Any
 logger = logging.getLogger("llm_monitor_sdk.redaction")
 
 #: The distribution and the extra that installs the accelerator.
-DISTRIBUTION = "llm-monitor-sdk"
+
 EXTRA = "fast"
 #: The distribution the accelerator needs.
 PACKAGE = "hyperscan"
@@ -231,7 +231,9 @@ def available() -> bool:
 
 def install_hint() -> str:
     """The command that installs the accelerator (built in one place: the distribution may be renamed)."""
-    return f"pip install '{DISTRIBUTION}[{EXTRA}]'"
+    from .._install import install_hint as hint
+
+    return hint(EXTRA)
 
 
 def resolve(setting: bool | None) -> bool:

@@ -1,8 +1,8 @@
 """One self-contained HTML report (``llm-monitor report --html FILE``).
 
 The file holds everything it shows: the numbers (as JSON in the page), our own small script that
-turns them into charts, and plotly.js itself, inlined from the ``plotly`` package (``pip install
-'llm-monitor-sdk[report]'``). It loads nothing from the network when opened, so it can be attached to
+turns them into charts, and plotly.js itself, inlined from the ``plotly`` package (``pip install -e
+'.[report]'``). It loads nothing from the network when opened, so it can be attached to
 an incident or opened offline. Its size does not grow with the number of records: charts use the
 summary's time buckets (at most 200) and tables its top lists.
 

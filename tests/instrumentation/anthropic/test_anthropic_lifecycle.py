@@ -89,8 +89,8 @@ async def test_context_and_trace_links(
 
     await answer()
     assert lm.flush(5.0)
-    [span] = [r for r in memory_exporter.records if r["kind"] == "span"]
-    [record] = [r for r in memory_exporter.records if r["kind"] == "llm_call"]
+    [span] = memory_exporter.spans
+    [record] = [r for r in memory_exporter.calls if r["kind"] == "llm_call"]
     assert record["trace_id"] == span["trace_id"] and record["parent_span_id"] == span["span_id"]
     assert (record["user_id"], record["tenant_id"], record["feature"]) == ("u-1", "acme", "chat")
     assert record["tags"] == ["t"] and record["metadata"] == {"k": "v"}
@@ -129,7 +129,7 @@ async def test_patching_is_idempotent_and_reversible(
     await _create(client)
     with client.messages.stream(**KWARGS) as helper:
         assert helper.get_final_text() == fake.knobs.text
-    assert len(memory_exporter.records) == 1  # nothing recorded after uninstrument()
+    assert len(memory_exporter.calls) == 1  # nothing recorded after uninstrument()
 
 
 @pytest.mark.internal_errors_expected

@@ -217,7 +217,7 @@ async def test_prices_file_overrides_bundled_prices(
     client.chat.completions.create(**chat_kwargs())
     client.chat.completions.create(model="my-own-model-7", messages=[{"role": "user", "content": "x"}])
     assert lm.flush(5.0)
-    known, own = memory_exporter.records
+    known, own = memory_exporter.calls
     assert known["cost_usd"] == pytest.approx(INPUT_TOKENS * 1.0 + OUTPUT_TOKENS * 2.0)
     assert own["cost_usd"] == pytest.approx(INPUT_TOKENS * 3.0)
 

@@ -65,7 +65,7 @@ async def test_chat_completions_posted_directly_are_recorded_once(
     watched = await run()
     assert watched == plain  # the caller's view is unchanged (usage chunk the SDK asked for withheld)
     assert lm.flush(5)
-    [record] = memory_exporter.records
+    [record] = memory_exporter.calls
     assert record["api"] == "chat.completions.create" and record["stream"] is stream
     assert record["request_model"] == "gpt-4o-mini" and output_text(record) == TEXT
     assert record["usage"]["source"] == "provider" and record["request_id"] == "req_post"

@@ -116,7 +116,7 @@ async def test_the_callers_exception_is_the_original_object(
         client.chat.completions.create(**chat_kwargs())
     assert caught.value is boom_create
     assert lm.flush(5.0)
-    [plain] = memory_exporter.records
+    [plain] = memory_exporter.calls
     assert plain["error"] == {
         "type": f"{Boom.__module__}.Boom",
         "message": "kaput",

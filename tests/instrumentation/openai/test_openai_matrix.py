@@ -107,7 +107,7 @@ async def test_result_identical_to_uninstrumented(
     watched = await run()
     assert watched == plain
     assert lm.flush(5.0)
-    [record] = memory_exporter.records
+    [record] = memory_exporter.calls
     assert record["api"] == s.api and record["request_id"] == "req_same"
     if s.name != "embeddings.create":
         assert record["usage"]["source"] == "provider"
@@ -142,7 +142,7 @@ async def test_raw_responses(
     watched = await run(client)
     assert watched == plain  # same response class, headers, parsed object or chunks
     assert lm.flush(5.0)
-    [record] = memory_exporter.records
+    [record] = memory_exporter.calls
     check_record(record, surface(name, stream), fake)
 
 
@@ -199,7 +199,7 @@ async def test_stream_usage_opt_out(
     list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="x", stream=True))
     assert "stream_options" not in fake.last_request.body
     assert lm.flush(5.0)
-    chat, legacy = memory_exporter.records
+    chat, legacy = memory_exporter.calls
     for record in (chat, legacy):
         assert record["usage"]["source"] == "estimated"
         assert record["usage"]["input_tokens"] > 0 and record["usage"]["output_tokens"] > 0

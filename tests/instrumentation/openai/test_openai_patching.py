@@ -68,7 +68,7 @@ async def test_instrument_twice_records_once(
     with client.chat.completions.stream(**chat_kwargs()) as stream:
         stream.until_done()
     assert lm.flush(5.0)
-    assert [r["api"] for r in memory_exporter.records] == [
+    assert [r["api"] for r in memory_exporter.calls] == [
         "chat.completions.create",
         "chat.completions.stream",
     ]
@@ -119,11 +119,11 @@ async def test_coexists_with_another_wrapt_instrumentation(
     client = fake.openai_client()
     client.chat.completions.create(**chat_kwargs())
     assert lm.flush(5.0)
-    assert foreign == ["foreign"] and len(memory_exporter.records) == 1
+    assert foreign == ["foreign"] and len(memory_exporter.calls) == 1
     lm.uninstrument()  # ours goes (or is switched off under theirs); theirs keeps working
     client.chat.completions.create(**chat_kwargs())
     assert foreign == ["foreign", "foreign"]
     lm.instrument(["openai"], exporters=[memory_exporter], redact=False)  # back on, still only once
     client.chat.completions.create(**chat_kwargs())
     assert lm.flush(5.0)
-    assert foreign == ["foreign"] * 3 and len(memory_exporter.records) == 2
+    assert foreign == ["foreign"] * 3 and len(memory_exporter.calls) == 2
