@@ -267,4 +267,7 @@ def test_without_the_otel_extra_import_works_and_otlp_is_a_clear_error():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 2 and all(install_hint("otel") in line for line in lines)
-    assert install_hint("otel") == "pip install 'llm-monitor-kit[otel]'"
+    assert (
+        install_hint("otel")
+        == "pip install -e '.[otel]' in a checkout, or pip install 'llm-monitor-kit[otel]'"
+    )
