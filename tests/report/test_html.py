@@ -151,5 +151,5 @@ def test_without_plotly_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(builtins, "__import__", no_plotly)
     for module in [m for m in list(__import__("sys").modules) if m.startswith("plotly")]:
         monkeypatch.delitem(__import__("sys").modules, module)
-    with pytest.raises(MissingExtraError, match=r"pip install 'llm-monitor-sdk\[report\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install -e '\.\[report\]'"):
         render_html(summary)
