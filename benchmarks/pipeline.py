@@ -73,7 +73,7 @@ def make_calls(count: int) -> list[Any]:
     import wrapt
     from openai.types.chat import ChatCompletion
 
-    from llm_monitor_sdk.instrumentation._call import make_wrapper
+    from llm_monitor_sdk.instrumentation._wrapper import make_wrapper
     from llm_monitor_sdk.instrumentation.openai import ChatCompletionsAdapter
 
     # Every call gets its own prompt and response text: the redactor's cache of repeated strings
@@ -160,7 +160,7 @@ def memory(total: int, checkpoints: int) -> list[list[Any]]:
     import wrapt
     from openai.types.chat import ChatCompletion
 
-    from llm_monitor_sdk.instrumentation._call import make_wrapper
+    from llm_monitor_sdk.instrumentation._wrapper import make_wrapper
     from llm_monitor_sdk.instrumentation.openai import ChatCompletionsAdapter
 
     payload = {
