@@ -134,6 +134,7 @@ class Monitor:
         #: Wall-clock seconds for processors and timers (default: ``_clock.now``, which tests replace).
         self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
         self._processors: list[_ProcessorEntry] = []
+        self._chain_lock = threading.Lock()
         self._raw_processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
         self.providers: list[str] = providers or []
@@ -202,6 +203,22 @@ class Monitor:
     def processors(self) -> list[Any]:
         """The processors every finished record passes, in order."""
         return [entry.processor for entry in self._processors]
+
+    def attach_processor(self, processor: Any) -> Callable[[], None]:
+        """Add ``processor`` to the end of the chain while monitoring runs; returns the function that
+        removes it again (offline evaluation runs use this to see their own calls' records).
+
+        The chain is replaced, not changed in place, so the export worker never sees a half-made list.
+        """
+        entry = _ProcessorEntry(processor)
+        with self._chain_lock:
+            self._processors = [*self._processors, entry]
+
+        def detach() -> None:
+            with self._chain_lock:
+                self._processors = [e for e in self._processors if e is not entry]
+
+        return detach
 
     def _preload(self) -> None:
         # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's

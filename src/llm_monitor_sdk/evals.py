@@ -6,18 +6,23 @@
 - the built-in heuristics as classes (:class:`Refusal`, :class:`PromptInjection`,
   :class:`UserCorrection`, :class:`Grounding`, :class:`JsonValid`) for custom thresholds or names;
 - :func:`evaluate_record`: run any evaluator on one record dict (online results come from the
-  evaluation pool; this is the same function, usable offline).
+  evaluation pool; this is the same function, usable offline);
+- offline runs: :func:`run` (an :class:`EvalRun`), :func:`load_run`, :func:`compare`, :func:`agreement`.
 """
 
 from __future__ import annotations
 
 from .evaluation._base import evaluate_record
+from .evaluation.agreement import agreement
+from .evaluation.compare import compare
 from .evaluation.heuristics import Grounding, JsonValid, PromptInjection, Refusal, UserCorrection
 from .evaluation.judge import RUBRICS, LLMJudge, parse_verdict
+from .evaluation.offline import EvalRun, load_run, run
 from .evaluation.reference import ReferenceMetric, bleu, rouge
 
 __all__ = [
     "RUBRICS",
+    "EvalRun",
     "Grounding",
     "JsonValid",
     "LLMJudge",
@@ -25,8 +30,12 @@ __all__ = [
     "ReferenceMetric",
     "Refusal",
     "UserCorrection",
+    "agreement",
     "bleu",
+    "compare",
     "evaluate_record",
+    "load_run",
     "parse_verdict",
     "rouge",
+    "run",
 ]

@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from .._secrets import mask_text
 
 #: Command-group modules of this package, in the order ``llm-monitor --help`` lists them.
-COMMAND_MODULES = ("demo", "report", "tail", "drift", "dataset", "budget", "alerts", "config", "run")
+COMMAND_MODULES = (
+    "demo",
+    "report",
+    "tail",
+    "drift",
+    "dataset",
+    "eval",
+    "budget",
+    "alerts",
+    "config",
+    "run",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
