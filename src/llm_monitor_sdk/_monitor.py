@@ -208,7 +208,8 @@ class Monitor:
         """Add ``processor`` to the end of the chain while monitoring runs; returns the function that
         removes it again (offline evaluation runs use this to see their own calls' records).
 
-        The chain is replaced, not changed in place, so the export worker never sees a half-made list.
+        The processor sees records after redaction (``before_redaction`` hooks are not read here). The
+        chain is replaced, not changed in place, so the export worker never sees a half-made list.
         """
         entry = _ProcessorEntry(processor)
         with self._chain_lock:

@@ -72,8 +72,7 @@ def bootstrap_difference(
     if not a or not b:
         raise ValueError("bootstrap difference needs values on both sides")
     diff = sum(b) / len(b) - sum(a) / len(a)
-    spread = (min(a) == max(a)) and (min(b) == max(b))
-    if spread:
+    if min(a) == max(a) and min(b) == max(b):  # both sides constant: the difference is certain
         return diff, [diff, diff], 1.0 if diff == 0 else 0.0
     rng = random.Random(seed)
     choices = rng.choices

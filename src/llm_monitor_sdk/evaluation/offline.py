@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -64,6 +64,19 @@ def _example_id(raw: Mapping[str, Any], index: int) -> str:
     return f"example-{index}"
 
 
+def _json_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` of each non-blank line of a JSONL file (``ValueError`` naming the file
+    and line for one that is not JSON)."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except ValueError:
+                raise ValueError(f"{path}:{number}: not a JSON line") from None
+
+
 def load_dataset(dataset: str | os.PathLike[str] | Iterable[Any]) -> list[Example]:
     """The examples of ``dataset``: a JSONL path (``llm-monitor dataset export`` output) or an iterable
     of ``{"input", "reference", "metadata"}`` dicts (or plain inputs). ``ValueError`` for a line that
@@ -72,17 +85,10 @@ def load_dataset(dataset: str | os.PathLike[str] | Iterable[Any]) -> list[Exampl
     if isinstance(dataset, str | os.PathLike):
         path = os.fspath(dataset)
         items = []
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except ValueError:
-                    raise ValueError(f"{path}:{number}: not a JSON line") from None
-                if not isinstance(value, dict):
-                    raise ValueError(f"{path}:{number}: an example must be a JSON object")
-                items.append(value)
+        for number, value in _json_lines(path):
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}:{number}: an example must be a JSON object")
+            items.append(value)
     elif isinstance(dataset, Mapping):
         raise ValueError("dataset must be a JSONL path or an iterable of examples, not one mapping")
     else:
@@ -288,23 +294,16 @@ def load_run(path: str | os.PathLike[str]) -> EvalRun:
     name = os.path.basename(os.fspath(path))
     seed = 0
     evaluators: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except ValueError:
-                raise ValueError(f"{os.fspath(path)}:{number}: not a JSON line") from None
-            if not isinstance(value, dict):
-                continue
-            kind = value.pop("type", None)
-            if kind == "example":
-                results.append(value)
-            elif kind == "summary":
-                name = str(value.get("name") or name)
-                seed = int(value.get("seed") or 0)
-                evaluators = list((value.get("evaluators") or {}).keys())
+    for _, value in _json_lines(os.fspath(path)):
+        if not isinstance(value, dict):
+            continue
+        kind = value.pop("type", None)
+        if kind == "example":
+            results.append(value)
+        elif kind == "summary":
+            name = str(value.get("name") or name)
+            seed = int(value.get("seed") or 0)
+            evaluators = list((value.get("evaluators") or {}).keys())
     if not results:
         raise ValueError(f"{os.fspath(path)}: no eval-run examples in this file")
     if not evaluators:
@@ -584,12 +583,9 @@ def _in_trace(trace_id: str | None, func: Callable[..., Any], *args: Any) -> Any
 
 
 def _entry(evaluation: Evaluation) -> dict[str, Any]:
-    return {
-        "score": evaluation.score,
-        "passed": evaluation.passed,
-        "label": evaluation.label,
-        "source": evaluation.source,
-    }
+    entry = evaluation.as_dict()
+    del entry["name"]  # the key of ``scores``
+    return entry
 
 
 __all__ = [
