@@ -53,17 +53,17 @@ def test_stream(fake):
     assert call["usage"]["source"] == "estimated"  # LangChain did not ask OpenAI for stream usage
 
 
-def test_stream_with_usage_injection_adds_one_usage_chunk(fake):
-    # The default LLM_MONITOR_STREAM_USAGE=true asks OpenAI for usage (docs/providers/openai.md): the
-    # provider's extra final chunk reaches LangChain, which yields one more AIMessageChunk carrying
-    # usage_metadata. Everything else is identical.
+def test_stream_usage_injection_is_invisible_to_langchain(fake):
+    # The default LLM_MONITOR_STREAM_USAGE=true asks OpenAI for usage (docs/providers/openai.md); the
+    # usage-only chunk this adds is read for the record and withheld from the caller, so LangChain
+    # yields exactly the chunks it yields without the SDK, and the record has the provider's counts.
     fake.configure(chunks=4)
     before, after, records = with_and_without(lambda: list(_openai(fake).stream("Capital of France?")))
-    assert plain(after[:-2] + after[-1:]) == plain(before)
-    extra = after[-2]
-    assert extra.content == "" and extra.usage_metadata["input_tokens"] == 12
+    assert plain(after) == plain(before)
+    assert all(chunk.usage_metadata is None for chunk in after)
     (call,) = calls(records)
     assert_complete(call, model="gpt-4o-mini", text=TEXT)
+    assert call["usage"]["source"] == "provider" and call["usage"]["input_tokens"] == 12
 
 
 def test_batch(fake):
