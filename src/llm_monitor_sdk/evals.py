@@ -7,7 +7,8 @@
   :class:`UserCorrection`, :class:`Grounding`, :class:`JsonValid`) for custom thresholds or names;
 - :func:`evaluate_record`: run any evaluator on one record dict (online results come from the
   evaluation pool; this is the same function, usable offline);
-- offline runs: :func:`run` (an :class:`EvalRun`), :func:`load_run`, :func:`compare`, :func:`agreement`.
+- offline runs: :func:`run` (an :class:`EvalRun`), :func:`load_run`, :func:`compare`, :func:`agreement`;
+- gates for CI: :func:`check_run` and :func:`assert_run` (thresholds and baseline regressions).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from .evaluation._base import evaluate_record
 from .evaluation.agreement import agreement
 from .evaluation.compare import compare
+from .evaluation.gate import assert_run, check_run
 from .evaluation.heuristics import Grounding, JsonValid, PromptInjection, Refusal, UserCorrection
 from .evaluation.judge import RUBRICS, LLMJudge, parse_verdict
 from .evaluation.offline import EvalRun, load_run, run
@@ -31,7 +33,9 @@ __all__ = [
     "Refusal",
     "UserCorrection",
     "agreement",
+    "assert_run",
     "bleu",
+    "check_run",
     "compare",
     "evaluate_record",
     "load_run",

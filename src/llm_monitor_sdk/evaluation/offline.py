@@ -16,7 +16,6 @@ function works on it unchanged.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import json
 import logging
@@ -374,21 +373,57 @@ def _resolve_evaluators(evaluators: Any) -> list[Any]:
     return resolve_evaluators(evaluators, source="lm.evals.run(evaluators=...)")
 
 
-def _call_task(task: Callable[[Any], Any], value: Any) -> Any:
+class _Loop:
+    """One event loop on its own thread for every async task of a run.
+
+    Every example's coroutine runs on the same loop, so an async client shared by the examples (an
+    ``AsyncOpenAI`` made once) keeps working: its connection pool is bound to one loop. Started on
+    the first coroutine; the context of the calling thread (the example's span) goes with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self, awaitable: Any) -> Any:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="llm-monitor-eval-loop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(_await(awaitable), loop).result()
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+
+        async def drain() -> None:
+            current = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not current]
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+            await loop.shutdown_asyncgens()
+
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=10.0)
+        except Exception:  # a stuck task: the daemon thread is left to the interpreter
+            _log.debug("lm.evals.run: the async task loop did not drain", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5.0)
+        if not thread.is_alive():
+            loop.close()
+
+
+def _call_task(task: Callable[[Any], Any], value: Any, loop: _Loop) -> Any:
     result = task(value)
     if inspect.isawaitable(result):
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:  # a task started from inside a running loop runs on a fresh loop of its own thread
-
-            def on_thread() -> Any:
-                return asyncio.run(_await(result))
-
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                return pool.submit(on_thread).result()
-        return asyncio.run(_await(result))
+        return loop.run(result)
     return result
 
 
@@ -407,10 +442,13 @@ class _Progress:
         if not enabled:
             return
         try:
+            from rich.console import Console
             from rich.progress import Progress
         except ImportError:
             return
-        self._bar = Progress(transient=True)
+        # On stderr, so a run's progress never mixes with what the program prints on stdout.
+        # Transient on a terminal; elsewhere (a CI log, asked for with progress=True) the final state stays.
+        self._bar = Progress(console=Console(file=sys.stderr), transient=sys.stderr.isatty())
         self._task = self._bar.add_task(f"eval {name}", total=total)
         self._bar.start()
 
@@ -466,6 +504,7 @@ def run(
     results: list[dict[str, Any] | None] = [None] * len(examples)
     traces: list[str | None] = [None] * len(examples)
     bar = _Progress(len(examples), run_name, progress)
+    loop = _Loop()
 
     def one(index: int) -> None:
         example = examples[index]
@@ -477,7 +516,7 @@ def run(
             traces[index] = trace_id
             if trace_id is not None:
                 collector.watch(trace_id)
-            return _call_task(task, value)
+            return _call_task(task, value, loop)
 
         begun = time.perf_counter()
         try:
@@ -511,6 +550,7 @@ def run(
                 if cost is not None:
                     item["judge_cost_usd"] = (item.get("judge_cost_usd") or 0.0) + cost
     finally:
+        loop.close()
         bar.close()
         detach()
         if started_here:

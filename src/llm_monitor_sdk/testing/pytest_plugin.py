@@ -7,10 +7,14 @@ Enable it with ``pytest_plugins = ["llm_monitor_sdk.testing.pytest_plugin"]`` in
 * ``llm_monitor_records``: ``instrument()`` for one test, exporting to memory; yields a
   :class:`RecordList` of the test's records that flushes the pipeline each time it is read. Keyword
   arguments of ``instrument()`` come from ``@pytest.mark.llm_monitor(redact=False, ...)``.
+* ``llm_monitor_eval``: an :class:`EvalGate` that runs ``lm.evals.run`` and fails the test when a
+  metric is below its threshold or significantly below a stored baseline run.
+  ``pytest --llm-monitor-update-baselines`` writes the runs as the new baselines instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, SupportsIndex, overload
 
@@ -20,6 +24,16 @@ from ._provider import FakeProvider
 
 #: Seconds a read of :class:`RecordList` waits for the pipeline to export what is queued.
 FLUSH_TIMEOUT = 5.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--llm-monitor-update-baselines``: the ``llm_monitor_eval`` fixture writes baselines."""
+    parser.getgroup("llm-monitor").addoption(
+        "--llm-monitor-update-baselines",
+        action="store_true",
+        default=False,
+        help="llm_monitor_eval.check(...) writes each run to its baseline path instead of comparing",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -150,4 +164,63 @@ def llm_monitor_records(request: pytest.FixtureRequest) -> Iterator[RecordList]:
         lm.uninstrument()
 
 
-__all__ = ["FLUSH_TIMEOUT", "RecordList", "fake_provider", "llm_monitor_records"]
+class EvalGate:
+    """The ``llm_monitor_eval`` fixture: eval runs as assertions (see :func:`lm.evals.check_run`).
+
+    ``run(...)`` is :func:`lm.evals.run`; ``check(run, thresholds=..., baseline=PATH, ...)`` fails
+    the test (``AssertionError`` listing every failed metric) when a metric is below its threshold or
+    significantly worse than the baseline run stored at ``PATH``. With
+    ``--llm-monitor-update-baselines`` (or when ``PATH`` does not exist yet and
+    ``create_missing=True``) the run is written to ``PATH`` instead and only the thresholds apply.
+    """
+
+    def __init__(self, update_baselines: bool) -> None:
+        self.update_baselines = update_baselines
+
+    def run(self, dataset: Any, task: Callable[[Any], Any], **kwargs: Any) -> Any:
+        """:func:`lm.evals.run` with the same arguments."""
+        from ..evaluation.offline import run
+
+        return run(dataset, task, **kwargs)
+
+    def check(
+        self,
+        run: Any,
+        *,
+        thresholds: dict[str, float] | None = None,
+        baseline: str | os.PathLike[str] | None = None,
+        max_error_rate: float | None = None,
+        alpha: float = 0.05,
+        create_missing: bool = False,
+    ) -> None:
+        """Fail the test on a threshold or baseline regression (see :func:`lm.evals.assert_run`)."""
+        from ..evaluation.gate import assert_run
+
+        compare_to: Any = baseline
+        if baseline is not None and (
+            self.update_baselines or (create_missing and not os.path.exists(baseline))
+        ):
+            directory = os.path.dirname(os.fspath(baseline))
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            run.write(baseline)
+            compare_to = None
+        assert_run(
+            run, thresholds=thresholds, baseline=compare_to, max_error_rate=max_error_rate, alpha=alpha
+        )
+
+
+@pytest.fixture
+def llm_monitor_eval(request: pytest.FixtureRequest) -> EvalGate:
+    """An :class:`EvalGate` for one test (honours ``--llm-monitor-update-baselines``)."""
+    return EvalGate(bool(request.config.getoption("--llm-monitor-update-baselines", default=False)))
+
+
+__all__ = [
+    "FLUSH_TIMEOUT",
+    "EvalGate",
+    "RecordList",
+    "fake_provider",
+    "llm_monitor_eval",
+    "llm_monitor_records",
+]
