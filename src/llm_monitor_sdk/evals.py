@@ -7,7 +7,7 @@
   :class:`UserCorrection`, :class:`Grounding`, :class:`JsonValid`) for custom thresholds or names;
 - :func:`evaluate_record`: run any evaluator on one record dict (online results come from the
   evaluation pool; this is the same function, usable offline);
-- offline runs: :func:`run` (an :class:`EvalRun`), :func:`load_run`, :func:`compare`, :func:`agreement`;
+- offline runs: :func:`run` (an :class:`EvalRun`), :func:`load_run`, :func:`compare` (:func:`format_comparison`, :func:`regressions`), :func:`agreement`;
 - gates for CI: :func:`check_run` and :func:`assert_run` (thresholds and baseline regressions).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .evaluation._base import evaluate_record
 from .evaluation.agreement import agreement
-from .evaluation.compare import compare
+from .evaluation.compare import compare, format_comparison, regressions
 from .evaluation.gate import assert_run, check_run
 from .evaluation.heuristics import Grounding, JsonValid, PromptInjection, Refusal, UserCorrection
 from .evaluation.judge import RUBRICS, LLMJudge, parse_verdict
@@ -38,8 +38,10 @@ __all__ = [
     "check_run",
     "compare",
     "evaluate_record",
+    "format_comparison",
     "load_run",
     "parse_verdict",
+    "regressions",
     "rouge",
     "run",
 ]

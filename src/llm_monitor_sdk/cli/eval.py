@@ -38,10 +38,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ..evaluation.compare import compare, format_comparison
+    from ..evaluation.compare import compare, format_comparison, regressions
 
     result = compare(args.run_a, args.run_b, alpha=args.alpha, seed=args.seed)
     print(json.dumps(result, indent=2, default=str) if args.json else format_comparison(result))
+    worse = regressions(result)
+    if args.fail_on_regression and worse:
+        print(f"regression: {', '.join(worse)} significantly worse in {result['b']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -70,6 +74,11 @@ def register(commands: Any) -> None:
     cmp.add_argument("--alpha", type=float, default=0.05)
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--json", action="store_true")
+    cmp.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a metric of RUN_B is significantly worse than RUN_A (for CI)",
+    )
     cmp.set_defaults(func=_compare)
     agr = actions.add_parser("agreement", help="judge verdicts against human feedback")
     agr.add_argument("path", metavar="PATH")
