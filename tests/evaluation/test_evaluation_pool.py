@@ -380,3 +380,32 @@ def test_stats_are_empty_without_evaluators(fake_provider: FakeProvider) -> None
     assert stats["evaluations"] == {} and stats["feedback"] == {} and stats["guardrails"] == {}
     assert "evaluation_pool" not in stats
     assert wait_until(lambda: True)
+
+
+def test_an_evaluator_that_changes_its_record_never_changes_the_exported_one(
+    fake_provider: FakeProvider,
+) -> None:
+    class Vandal:
+        name = "vandal"
+        sample_rate = 1.0
+
+        def evaluate(self, record: dict[str, Any]) -> float:
+            record["output_messages"][0]["parts"][0]["content"] = "VANDALISED"
+            record["input_messages"].clear()
+            record["model_tampered"] = True
+            return 1.0
+
+    fake_provider.configure(text="Paris.")
+    # The heuristics share the (uncopied) record: the vandal must still get a copy of its own.
+    monitored = instrument(["refusal", "prompt_injection", Vandal()])
+    _ask(fake_provider.openai_client())
+    monitored.drain()
+    (call,) = monitored.records("llm_call")
+    assert call["output_messages"][0]["parts"][0]["content"] == "Paris."
+    assert call["input_messages"][0]["parts"][0]["content"] == "What is the capital of France?"
+    assert "model_tampered" not in call
+    assert {r["evaluation"]["name"] for r in monitored.evaluations()} == {
+        "refusal",
+        "prompt_injection",
+        "vandal",
+    }

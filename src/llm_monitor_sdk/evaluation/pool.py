@@ -303,7 +303,9 @@ class EvaluationProcessor:
         if not picked:
             return None
         raw = raw_pending[1] if raw_pending is not None and raw_pending[0] is record else None
-        snapshot = copy_json(record)
+        # No copy on the export worker: a finished record is only read from here on (encoding, the
+        # built-in heuristics); an evaluator that may change what it gets copies it on its own lane.
+        snapshot = record
         link = {
             "record_id": record.get("record_id"),
             "response_id": record.get("response_id"),
