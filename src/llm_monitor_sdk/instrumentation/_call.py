@@ -175,7 +175,9 @@ class Adapter:
         same record. Holding every SDK chunk object until the stream ends promotes them to the oldest
         GC generation and triggers full collections on the caller's thread. The sink runs on the
         caller's thread for every chunk: a few dict lookups at most. It may replace ``chunks[-1]``
-        (a chunk it kept until the next one showed what was superseded), nothing earlier.
+        (a chunk it kept until the next one showed what was superseded), nothing earlier. It returns
+        ``None`` for a chunk it kept as a stand-in and anything else (``True``) for a chunk it kept
+        whole: only those are checked against ``Request.hidden``.
         """
         return None
 

@@ -31,8 +31,8 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
         chunks: list[Any] = []
         call.chunks = chunks
         call.stream = wrapped
-        self._self_keep = _chunk_keeper(call.adapter, chunks)
-        self._self_hidden = call.request.hidden
+        self._self_hidden = hidden = call.request.hidden
+        self._self_keep = _chunk_keeper(call.adapter, chunks, hidden is not None)
         # Built on the first chunk: a stream that is never iterated needs no stepper, and the wrapped
         # object's __next__/__anext__ may only exist once it is entered.
         self._self_next: Callable[[], Any] | None = None
@@ -94,10 +94,11 @@ class SyncStreamProxy(_StreamProxyBase):
                 if call.t_first is None:
                     mark(chunk)  # sees the real chunk, before any compaction
                 try:
-                    keep(chunk)
+                    whole = keep(chunk)
                 except Exception as exc:
                     keep = _keep_failed(call, chunk, exc)
-                if hidden is None:
+                    whole = True
+                if whole is None or hidden is None:  # a compacted chunk is never one to withhold
                     return chunk
                 try:
                     if not hidden(chunk):
@@ -165,10 +166,11 @@ class AsyncStreamProxy(_StreamProxyBase):
                 if call.t_first is None:
                     mark(chunk)  # sees the real chunk, before any compaction
                 try:
-                    keep(chunk)
+                    whole = keep(chunk)
                 except Exception as exc:
                     keep = _keep_failed(call, chunk, exc)
-                if hidden is None:
+                    whole = True
+                if whole is None or hidden is None:  # a compacted chunk is never one to withhold
                     return chunk
                 try:
                     if not hidden(chunk):
@@ -212,22 +214,41 @@ class AsyncStreamProxy(_StreamProxyBase):
 
 def _keep_failed(call: Call, chunk: Any, exc: Exception) -> Callable[[Any], Any]:
     """A chunk sink that failed keeps the chunk itself, then steps aside for the rest of the stream:
-    returns the plain ``append`` to use from now on."""
+    returns a plain keeper to use from now on (one that keeps every chunk whole)."""
     report_internal_error(f"{call.adapter.provider}.chunk_sink", exc)
     chunks = call.chunks
     if chunks is None:  # not reachable: the proxy set the list
         chunks = call.chunks = []
     if not chunks or chunks[-1] is not chunk:
         chunks.append(chunk)
-    return chunks.append
+    return _whole_keeper(chunks)
 
 
-def _chunk_keeper(adapter: Adapter, chunks: list[Any]) -> Callable[[Any], Any]:
-    """The adapter's chunk sink for this stream, or plain ``chunks.append`` (no extra call per chunk)."""
+def _whole_keeper(chunks: list[Any]) -> Callable[[Any], Any]:
+    """Keeps every chunk object and says so (``True``: the proxy checks it against ``hidden``)."""
+    append = chunks.append
+
+    def keep(chunk: Any) -> bool:
+        append(chunk)
+        return True
+
+    return keep
+
+
+def _chunk_keeper(adapter: Adapter, chunks: list[Any], hides: bool) -> Callable[[Any], Any]:
+    """The adapter's chunk sink for this stream, else a plain keeper.
+
+    The keeper's return value tells the proxy whether the chunk was kept whole (anything but
+    ``None``): only such a chunk can be one to withhold from the caller (``Request.hidden``), so a
+    compacted text chunk costs no ``hidden`` check. Without a sink: ``chunks.append`` (no extra call
+    per chunk) when nothing is hidden, else a keeper that reports every chunk as whole.
+    """
     sink = None
     with guard(f"{adapter.provider}.chunk_sink"):
         sink = adapter.chunk_sink(chunks)
-    return sink if sink is not None else chunks.append
+    if sink is not None:
+        return sink
+    return _whole_keeper(chunks) if hides else chunks.append
 
 
 def wrap_stream(call: Call, stream: Any, is_async: bool) -> Any:

@@ -212,7 +212,7 @@ def _is_usage_only_chunk(chunk: Any) -> bool:
     return not values.get("choices") and values.get("usage") is not None
 
 
-def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Callable[[Any], None]:
+def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Callable[[Any], bool | None]:
     """Per stream (caller's thread): keeps a single-choice text chunk as its text (a ``str``).
 
     Only when nothing else in it can change the record: no usage, and the same ``model`` and ``id``
@@ -224,7 +224,7 @@ def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Cal
     last_model: Any = UNSET
     last_id: Any = UNSET
 
-    def keep(chunk: Any) -> None:
+    def keep(chunk: Any) -> bool | None:
         nonlocal last_model, last_id
         try:
             values = chunk.__dict__  # pydantic keeps every field here: one lookup each, no getattr chain
@@ -238,10 +238,14 @@ def _choice_sink(chunks: list[Any], text_of: Callable[[Any], str | None]) -> Cal
         except (AttributeError, KeyError, TypeError):
             last_model = UNSET
             append(chunk)
-            return
+            return True
         last_model = model
         last_id = ident
-        append(chunk if text is None else text)
+        if text is None:
+            append(chunk)
+            return True  # kept whole: the proxy checks whether it is the usage-only chunk it withholds
+        append(text)
+        return None
 
     return keep
 
@@ -342,7 +346,7 @@ class ChatCompletionsAdapter(_OpenAIAdapter):
                 return True
         return False
 
-    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], bool | None]:
         """Text deltas of choice 0 are kept as their text (see :func:`_choice_sink`)."""
         return _choice_sink(chunks, _chat_text)
 
@@ -650,7 +654,7 @@ class CompletionsAdapter(_OpenAIAdapter):
     def is_content_chunk(self, chunk: Any) -> bool:
         return any(field(choice, "text") for choice in field(chunk, "choices") or ())
 
-    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], None]:
+    def chunk_sink(self, chunks: list[Any]) -> Callable[[Any], bool | None]:
         """Text of choice 0 is kept as a ``str`` (see :func:`_choice_sink`)."""
         return _choice_sink(chunks, _completion_text)
 
