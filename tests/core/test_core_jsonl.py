@@ -116,7 +116,7 @@ def test_torn_tail_is_repaired_on_open(tmp_path: Path) -> None:
 
 def test_torn_first_line_is_removed(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
-    path.write_bytes(b'{"n": 0, "half')
+    path.write_bytes(b'{"kind": "span", "n": 0, "half')  # begins like a record: ours
     exporter = JSONLExporter(path)
     exporter.export([_record(1)])
     exporter.shutdown()
