@@ -191,8 +191,8 @@ class DiskSpool:
         with self._lock:
             return sum(e.records for e in self._entries)
 
-    def put(self, seq: int, body: bytes, records: int) -> bool:
-        """Store one batch; False (counted, logged once) when it could not be written."""
+    def put(self, seq: int, body: bytes, records: int) -> SpoolEntry | None:
+        """Store one batch and return its entry; None (counted, logged once) when it could not be written."""
         data = spool_header(records) + body
         size = len(data)
         with self._lock:
@@ -203,7 +203,7 @@ class DiskSpool:
                     size,
                     self.max_bytes,
                 )
-                return False
+                return None
             while self._entries and self._bytes + size > self.max_bytes:
                 oldest = self._entries.popleft()
                 self._bytes -= oldest.size
@@ -224,7 +224,7 @@ class DiskSpool:
                         self.directory,
                         reason,
                     )
-                return False
+                return None
             entry = SpoolEntry(seq, records, size, path)
             # Keep the deque sorted: a batch that failed in flight is older than ones spooled meanwhile.
             if self._entries and self._entries[-1].seq > seq:
@@ -236,7 +236,7 @@ class DiskSpool:
             self.spooled_batches += 1
             self.spooled_records += records
             self._warned_write = False
-            return True
+            return entry
 
     def oldest(self) -> SpoolEntry | None:
         """The next batch to replay, without removing it."""
