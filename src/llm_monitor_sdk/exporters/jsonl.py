@@ -180,6 +180,31 @@ class JSONLExporter:
         logger.warning("llm_monitor_sdk: removed a torn last line (%d bytes) from %s", size - keep, self.path)
         return keep
 
+    def check_path(self) -> None:
+        """Check, without writing a record, that ``path`` can be written (``instrument()`` calls this).
+
+        Creates the missing folders (0700). Raises ``OSError`` naming the reason when the file cannot
+        be written there; a symlink at the path is logged as an error (records are then refused and
+        counted as failed) but not raised.
+        """
+        directory = os.path.dirname(self.path) or "."
+        make_private_dirs(directory)
+        if os.path.islink(self.path):
+            self._log_once(
+                "symlink",
+                "llm_monitor_sdk: %s is a symlink; refusing to follow it (records are not written there "
+                "and are counted as failed)",
+                self.path,
+            )
+            return
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", self.path)
+        if os.path.exists(self.path):
+            if not os.access(self.path, os.W_OK):
+                raise PermissionError(errno.EACCES, "file is not writable", self.path)
+        elif not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "folder is not writable", directory)
+
     def _rotate(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
