@@ -176,7 +176,9 @@ class _Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ingest"
 
     def record_ids(self) -> list[str]:
@@ -204,9 +206,7 @@ def test_foreign_files_in_the_spool_are_never_replayed_nor_deleted(
         # Named like a batch but without our header: an attacker's payload for the collector.
         "00000000000000000000-1.json": _foreign_body(),
         # Our header, another user's uid.
-        "00000000000000000001-1.json": spool_header(1).replace(
-            f"uid={os.getuid()}".encode(), b"uid=424242"
-        )
+        "00000000000000000001-1.json": spool_header(1).replace(f"uid={os.getuid()}".encode(), b"uid=424242")
         + _foreign_body(),
         # Named like an interrupted write of ours: was deleted on start-up.
         ".tmp-1-00000000000000000002-1.json": b"someone else's notes",
@@ -270,7 +270,7 @@ def test_jsonl_path_through_a_file_is_a_value_error_naming_the_variable(tmp_path
 
 def test_jsonl_path_from_the_environment_that_is_a_folder(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LLM_MONITOR_JSONL_PATH", str(tmp_path))
-    with pytest.raises(ValueError, match="LLM_MONITOR_JSONL_PATH.*is a directory"):
+    with pytest.raises(ValueError, match=r"LLM_MONITOR_JSONL_PATH.*is a directory"):
         lm.instrument(providers=[])
 
 
