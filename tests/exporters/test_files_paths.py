@@ -61,11 +61,20 @@ def test_foreign_file_without_final_newline_is_left_untouched(
     assert len(logged) == 1 and str(path) in logged[0].getMessage()
 
 
-@pytest.mark.internal_errors_expected
-def test_foreign_file_at_the_configured_path_fails_the_batches_and_flush(tmp_path: Path) -> None:
+def test_foreign_file_at_the_configured_path_is_a_value_error_at_instrument(tmp_path: Path) -> None:
     path = tmp_path / "app.ini"
     path.write_bytes(SETTINGS)
+    with pytest.raises(ValueError, match="LLM_MONITOR_JSONL_PATH") as info:
+        lm.instrument(providers=[], exporters=["jsonl"], jsonl_path=str(path))
+    assert str(path) in str(info.value) and "not an llm-monitor JSONL file" in str(info.value)
+    assert path.read_bytes() == SETTINGS
+
+
+@pytest.mark.internal_errors_expected
+def test_foreign_file_appearing_after_instrument_fails_the_batches_and_flush(tmp_path: Path) -> None:
+    path = tmp_path / "app.ini"
     lm.instrument(providers=[], exporters=["jsonl"], jsonl_path=str(path), flush_interval=60)
+    path.write_bytes(SETTINGS)
 
     @lm.observe("step")
     def step() -> None:

@@ -37,6 +37,21 @@ def _rfind_newline(fd: int, end: int, size: int) -> int:
     return -1
 
 
+def _torn_tail(fd: int, size: int) -> tuple[int, bool]:
+    """Where a torn last line starts (``size`` when the file ends with a newline) and whether the file
+    is ours (see :meth:`JSONLExporter._trim_torn_tail`). Reads backwards, so any line length works."""
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size, True
+    cut = _rfind_newline(fd, size, size)  # offset of the last newline, -1 when there is none
+    if cut < 0:
+        return 0, _looks_like_record_start(os.pread(fd, 4096, 0))
+    start = _rfind_newline(fd, cut, size) + 1
+    if cut - start <= _MAX_CHECKED_LINE:
+        return cut + 1, _is_record_line(os.pread(fd, cut - start, start))
+    # A record this large is not parsed just to recognise it: its first key will do.
+    return cut + 1, _looks_like_record_start(os.pread(fd, 4096, start))
+
+
 def _is_record_line(line: bytes) -> bool:
     """Whether a whole line is one of our records: a JSON object with a string ``kind``."""
     try:
@@ -155,18 +170,9 @@ class JSONLExporter:
         Any other file without a final newline is left untouched and :class:`NotOurFileError` is raised.
         """
         size = os.fstat(fd).st_size
-        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        keep, ours = _torn_tail(fd, size)
+        if keep == size:
             return size
-        cut = _rfind_newline(fd, size, size)  # offset of the last newline, -1 when there is none
-        keep = cut + 1
-        if cut >= 0:
-            start = _rfind_newline(fd, cut, size) + 1
-            if cut - start <= _MAX_CHECKED_LINE:
-                ours = _is_record_line(os.pread(fd, cut - start, start))
-            else:  # a record this large is not parsed just to recognise it: its first key will do
-                ours = _looks_like_record_start(os.pread(fd, 4096, start))
-        else:
-            ours = _looks_like_record_start(os.pread(fd, 4096, 0))
         if not ours:
             self._log_once(
                 "foreign",
@@ -184,7 +190,8 @@ class JSONLExporter:
         """Check, without writing a record, that ``path`` can be written (``instrument()`` calls this).
 
         Creates the missing folders (0700). Raises ``OSError`` naming the reason when the file cannot
-        be written there; a symlink at the path is logged as an error (records are then refused and
+        be written there, or when a file is there that is not ours and would need repairing (see
+        :meth:`_trim_torn_tail`); a symlink at the path is logged as an error (records are then refused and
         counted as failed) but not raised.
         """
         directory = os.path.dirname(self.path) or "."
@@ -202,6 +209,17 @@ class JSONLExporter:
         if os.path.exists(self.path):
             if not os.access(self.path, os.W_OK):
                 raise PermissionError(errno.EACCES, "file is not writable", self.path)
+            fd = os.open(self.path, os.O_RDONLY | O_NOFOLLOW)
+            try:
+                _, ours = _torn_tail(fd, os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
+            if not ours:  # a settings file, another program's log: never ours to repair or append to
+                raise NotOurFileError(
+                    errno.EINVAL,
+                    "not an llm-monitor JSONL file and no final newline; left untouched",
+                    self.path,
+                )
         elif not os.access(directory, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "folder is not writable", directory)
 
