@@ -5,6 +5,7 @@ process 0.5 s, 2 s and 10 s after the last call (three processes in parallel).""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -23,7 +24,7 @@ import pytest
 
 import llm_monitor_sdk
 from llm_monitor_sdk.exporters._base import RecordBatch
-from llm_monitor_sdk.exporters._spool import MAGIC
+from llm_monitor_sdk.exporters._spool import MAGIC, DiskSpool
 from llm_monitor_sdk.exporters.http import HTTPExporter
 
 SRC = str(Path(llm_monitor_sdk.__file__).resolve().parents[1])  # the package under test
@@ -183,3 +184,19 @@ def test_sigkill_after_the_last_call_loses_nothing(tmp_path: Path) -> None:
         calls = [r for r in records if r["kind"] == "llm_call"]
         assert len(calls) == 12, f"killed {delay} s after the last call: {len(calls)} of 12 on disk"
         assert len({r["record_id"] for r in calls}) == 12
+
+
+def test_failed_early_spool_write_is_not_a_drop_when_the_retry_delivers(
+    flaky: _FlakyReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: Any, path: str, body: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(DiskSpool, "_write_atomically", disk_full)
+    exporter = HTTPExporter(flaky.url, spool_dir=str(tmp_path), max_retries=3, backoff_base=0.2)
+    exporter.export(_batch("b", 3))
+    assert exporter.force_flush(10)
+    exporter.shutdown()
+    assert flaky.accepted == ["b-0", "b-1", "b-2"]
+    stats = exporter.stats
+    assert (stats["sent"], stats["spool_errors"], stats["spool_dropped"], stats["lost"]) == (3, 1, 0, 0)

@@ -191,13 +191,17 @@ class DiskSpool:
         with self._lock:
             return sum(e.records for e in self._entries)
 
-    def put(self, seq: int, body: bytes, records: int) -> SpoolEntry | None:
-        """Store one batch and return its entry; None (counted, logged once) when it could not be written."""
+    def put(self, seq: int, body: bytes, records: int, *, count_failure: bool = True) -> SpoolEntry | None:
+        """Store one batch and return its entry; None (counted, logged once) when it could not be written.
+
+        ``count_failure=False``: a batch that is not written is not counted as dropped (the caller still
+        holds it); a write error is still counted and logged."""
         data = spool_header(records) + body
         size = len(data)
         with self._lock:
             if size > self.max_bytes:
-                self.dropped_records += records
+                if count_failure:
+                    self.dropped_records += records
                 logger.warning(
                     "llm-monitor: a %d-byte batch is larger than the spool (%d bytes); dropped",
                     size,
@@ -214,7 +218,8 @@ class DiskSpool:
                 self._write_atomically(path, data)
             except OSError as exc:
                 self.write_errors += 1
-                self.dropped_records += records
+                if count_failure:
+                    self.dropped_records += records
                 if not self._warned_write:
                     self._warned_write = True
                     reason = "disk full" if exc.errno == errno.ENOSPC else str(exc)

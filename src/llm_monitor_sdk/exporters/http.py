@@ -340,8 +340,12 @@ class HTTPExporter:
         """The batch failed its first attempt: put it (and everything queued behind it) on disk before
         the first retry, so a process killed during the backoff loses nothing that reached the sender."""
         with self._cond:
-            if self._spool is not None and item.entry is None:
-                self._spill([item])
+            if self._spool is None or item.entry is not None:
+                return
+            # A failed write is not a drop yet: the batch is still in memory, retried, and spooled (or
+            # counted) again if it gives up.
+            item.entry = self._spool.put(item.seq, item.body, item.records, count_failure=False)
+            self._spill([])
 
     def _send_pending(self, item: _Pending) -> None:
         durable = (lambda: self._make_durable(item)) if self._spool is not None else None
