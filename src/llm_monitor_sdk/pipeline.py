@@ -149,11 +149,14 @@ class Pipeline:
             return True
         if self._thread is None or not self._thread.is_alive():
             self._start_worker()
+        failed_before = sum(c.failed for c in self.counters.values())
         marker = _FlushMarker()
         self._queue.append(marker)
         self._wake.set()
         deadline = time.monotonic() + max(timeout, 0.0)
         done = marker.done.wait(max(timeout, 0.0))
+        # A batch an exporter failed to write (counted and logged) was not exported: not a success.
+        written = sum(c.failed for c in self.counters.values()) == failed_before
         if done:
             # Exporters with their own sender (HTTP) report delivery, not just the hand-off.
             for exporter in self.exporters:
@@ -170,7 +173,7 @@ class Pipeline:
                 timeout,
                 len(self._queue),
             )
-        return done
+        return done and written
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Flush, stop the worker and shut every exporter down. Safe to call twice."""

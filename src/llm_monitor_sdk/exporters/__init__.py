@@ -31,6 +31,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _reason(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
 def build_exporters(settings: Settings) -> list[Any]:
     """The exporters named by ``LLM_MONITOR_EXPORTERS`` (or passed as objects), ready to use.
 
@@ -44,11 +49,17 @@ def build_exporters(settings: Settings) -> list[Any]:
         elif item == "none":
             continue
         elif item == "jsonl":
-            exporters.append(
-                JSONLExporter(
-                    settings.jsonl_path, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups
-                )
+            jsonl = JSONLExporter(
+                settings.jsonl_path, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups
             )
+            try:
+                jsonl.check_path()
+            except OSError as exc:
+                raise ValueError(
+                    f"LLM_MONITOR_JSONL_PATH={settings.jsonl_path!r}: records cannot be written there "
+                    f"({_reason(exc)})"
+                ) from None
+            exporters.append(jsonl)
         elif item == "console":
             exporters.append(ConsoleExporter())
         elif item == "http":
@@ -56,15 +67,20 @@ def build_exporters(settings: Settings) -> list[Any]:
                 raise ValueError("LLM_MONITOR_EXPORTERS includes 'http' but LLM_MONITOR_HTTP_URL is not set")
             from .http import HTTPExporter
 
-            exporters.append(
-                HTTPExporter(
+            try:
+                http = HTTPExporter(
                     settings.http_url,
                     settings.http_headers,
                     timeout=settings.http_timeout,
                     spool_dir=settings.spool_dir,
                     spool_max_bytes=settings.spool_max_bytes,
                 )
-            )
+            except OSError as exc:  # only the spool directory touches the disk here
+                raise ValueError(
+                    f"LLM_MONITOR_SPOOL_DIR={settings.spool_dir!r}: cannot be used as the spool directory "
+                    f"({_reason(exc)})"
+                ) from None
+            exporters.append(http)
         elif item == "otlp":
             from .otel import build_otlp_exporter
 

@@ -32,7 +32,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -55,6 +55,8 @@ class _Pending:
     seq: int
     body: bytes
     records: int
+    #: Set once the batch is also on disk (written after its first failed attempt).
+    entry: SpoolEntry | None = None
 
 
 class _Outcome(Enum):
@@ -234,7 +236,7 @@ class HTTPExporter:
         with self._cond:
             leftovers = list(self._queue)
             self._queue.clear()
-            if self._thread.is_alive() and self._inflight is not None:
+            if self._thread.is_alive() and self._inflight is not None and self._inflight.entry is None:
                 # Stuck in a slow request: keep a copy; if it lands too, the receiver dedups it.
                 leftovers.insert(0, self._inflight)
             self._park(leftovers)
@@ -278,8 +280,10 @@ class HTTPExporter:
     def _park(self, items: list[_Pending]) -> None:
         """Write batches to the spool, or count them as dropped when there is none."""
         for item in items:
+            if item.entry is not None:
+                continue  # already on disk
             if self._spool is not None:
-                self._spool.put(item.seq, item.body, item.records)
+                item.entry = self._spool.put(item.seq, item.body, item.records)
             else:
                 self._counts["lost"] += item.records
 
@@ -332,16 +336,33 @@ class HTTPExporter:
     def _past_deadline(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
+    def _make_durable(self, item: _Pending) -> None:
+        """The batch failed its first attempt: put it (and everything queued behind it) on disk before
+        the first retry, so a process killed during the backoff loses nothing that reached the sender."""
+        with self._cond:
+            if self._spool is None or item.entry is not None:
+                return
+            # A failed write is not a drop yet: the batch is still in memory, retried, and spooled (or
+            # counted) again if it gives up.
+            item.entry = self._spool.put(item.seq, item.body, item.records, count_failure=False)
+            self._spill([])
+
     def _send_pending(self, item: _Pending) -> None:
-        outcome = self._deliver(item.body)
+        durable = (lambda: self._make_durable(item)) if self._spool is not None else None
+        outcome = self._deliver(item.body, before_retry=durable)
+        spool = self._spool
+        if item.entry is not None and spool is not None and outcome is not _Outcome.GAVE_UP:
+            # Settled by a retry: its copy on disk is not needed (a delivery of a spooled batch counts
+            # in ``replayed`` like any other).
+            spool.remove(item.entry, delivered=outcome is _Outcome.SENT)
         with self._cond:
             if outcome is _Outcome.SENT:
                 self._counts["sent"] += item.records
                 self._counts["batches_sent"] += 1
             elif outcome is _Outcome.REJECTED:
                 self._counts["failed"] += item.records
-            elif self._spool is not None:
-                self._spill([item])
+            elif spool is not None:
+                self._spill([item])  # a no-op for the batch itself when it is already on disk
             else:
                 self._counts["lost"] += item.records
 
@@ -366,8 +387,10 @@ class HTTPExporter:
                 if not self._stopping:
                     self._cond.wait(max(self._circuit.seconds_until_probe(), self.backoff_base))
 
-    def _deliver(self, body: bytes) -> _Outcome:
-        """POST one body with retries; the caller decides what a give-up means."""
+    def _deliver(self, body: bytes, before_retry: Callable[[], None] | None = None) -> _Outcome:
+        """POST one body with retries; the caller decides what a give-up means.
+
+        ``before_retry`` runs once, after the first failed attempt and before the first backoff."""
         payload, encoding = self._encode(body)
         attempt = 0
         while True:
@@ -394,6 +417,8 @@ class HTTPExporter:
             attempt += 1
             if attempt > self.max_retries or self._stopping:
                 return _Outcome.GAVE_UP
+            if attempt == 1 and before_retry is not None:
+                before_retry()
             if retry_after is not None:
                 delay = min(retry_after, self.max_retry_after)
             else:

@@ -3,15 +3,74 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Sequence
 
 from ..record import RecordDict
 from ._base import encoded_records
+from ._files import O_NOFOLLOW, make_private_dirs
 
 logger = logging.getLogger("llm_monitor_sdk")
+
+_CHUNK = 65536
+_MAX_CHECKED_LINE = 64 * 2**20
+
+
+class NotOurFileError(OSError):
+    """The JSONL path holds something the exporter must not write to (a symlink, a foreign file)."""
+
+
+def _rfind_newline(fd: int, end: int, size: int) -> int:
+    """Offset of the last ``\\n`` before ``end`` (reading backwards in chunks), or -1."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - _CHUNK)
+        chunk = os.pread(fd, pos - start, start)
+        found = chunk.rfind(b"\n")
+        if found >= 0:
+            return start + found
+        pos = start
+    return -1
+
+
+def _torn_tail(fd: int, size: int) -> tuple[int, bool]:
+    """Where a torn last line starts (``size`` when the file ends with a newline) and whether the file
+    is ours (see :meth:`JSONLExporter._trim_torn_tail`). Reads backwards, so any line length works."""
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size, True
+    cut = _rfind_newline(fd, size, size)  # offset of the last newline, -1 when there is none
+    if cut < 0:
+        return 0, _looks_like_record_start(os.pread(fd, 4096, 0))
+    start = _rfind_newline(fd, cut, size) + 1
+    if cut - start <= _MAX_CHECKED_LINE:
+        return cut + 1, _is_record_line(os.pread(fd, cut - start, start))
+    # A record this large is not parsed just to recognise it: its first key will do.
+    return cut + 1, _looks_like_record_start(os.pread(fd, 4096, start))
+
+
+def _is_record_line(line: bytes) -> bool:
+    """Whether a whole line is one of our records: a JSON object with a string ``kind``."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and isinstance(value.get("kind"), str)
+
+
+def _looks_like_record_start(head: bytes) -> bool:
+    """Whether a torn first line begins like a record (``{"schema_version":`` or ``{"kind":``).
+
+    A fragment too short to show its first key counts when it is a prefix of one of them.
+    """
+    compact = head.replace(b" ", b"")
+    for marker in (b'{"schema_version":', b'{"kind":'):
+        if compact.startswith(marker) or (len(compact) < len(marker) and marker.startswith(compact)):
+            return True
+    return False
 
 
 class JSONLExporter:
@@ -43,6 +102,7 @@ class JSONLExporter:
         self._fd: int | None = None
         self._size = 0
         self._pid = os.getpid()
+        self._logged: set[str] = set()
 
     def _process_lock(self) -> threading.Lock:
         # After os.fork() the inherited lock may be held forever by a parent thread that does not exist
@@ -61,38 +121,118 @@ class JSONLExporter:
     def _open(self) -> int:
         if self._fd is not None and self._pid == os.getpid():
             return self._fd
-        parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        make_private_dirs(os.path.dirname(self.path) or ".")
+        try:
+            # O_NOFOLLOW: a symlink planted at our path is refused, never followed.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or os.path.islink(self.path):
+                self._log_once(
+                    "symlink",
+                    "llm_monitor_sdk: %s is a symlink; refusing to follow it (records are not "
+                    "written there and are counted as failed)",
+                    self.path,
+                )
+                raise NotOurFileError(errno.ELOOP, "refusing to follow a symlink", self.path) from exc
+            raise
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotOurFileError(errno.EINVAL, "not a regular file", self.path)
+            if mode & 0o077:
+                # We create the file 0600 (a umask can only remove bits): this one was there before.
+                self._log_once(
+                    "mode",
+                    "llm_monitor_sdk: %s can be read by other users (mode %o); records hold "
+                    "prompts and user ids: chmod 600 it",
+                    self.path,
+                    stat.S_IMODE(mode),
+                )
+            size = self._trim_torn_tail(fd)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd, self._pid = fd, os.getpid()
-        self._size = self._trim_torn_tail(fd)
+        self._size = size
         return fd
 
+    def _log_once(self, key: str, message: str, *args: object) -> None:
+        if key in self._logged:
+            return
+        self._logged.add(key)
+        (logger.error if key != "mode" else logger.warning)(message, *args)
+
     def _trim_torn_tail(self, fd: int) -> int:
-        """Cut an incomplete last line (left by a crash mid-write); return the file size."""
+        """Cut an incomplete last line (left by a crash mid-write) of any length; return the file size.
+
+        Only a file that is ours is repaired: the line before the torn tail must be a record (a JSON
+        object with a ``kind``), or, when the torn tail is the whole file, the tail must begin like one.
+        Any other file without a final newline is left untouched and :class:`NotOurFileError` is raised.
+        """
         size = os.fstat(fd).st_size
-        if size == 0:
-            return 0
-        with open(self.path, "rb") as reader:
-            reader.seek(max(0, size - 65536))
-            tail = reader.read()
-        if tail.endswith(b"\n"):
+        keep, ours = _torn_tail(fd, size)
+        if keep == size:
             return size
-        cut = tail.rfind(b"\n")
-        keep = size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= 65536 else size)
-        if keep != size:
-            os.truncate(self.path, keep)
-            logger.warning(
-                "llm_monitor_sdk: removed a torn last line (%d bytes) from %s", size - keep, self.path
+        if not ours:
+            self._log_once(
+                "foreign",
+                "llm_monitor_sdk: %s does not end with a newline and does not look like an "
+                "llm-monitor JSONL file; left untouched, records are not written there (counted as "
+                "failed): point LLM_MONITOR_JSONL_PATH elsewhere",
+                self.path,
             )
+            raise NotOurFileError(errno.EINVAL, "not an llm-monitor JSONL file (no final newline)", self.path)
+        os.ftruncate(fd, keep)
+        logger.warning("llm_monitor_sdk: removed a torn last line (%d bytes) from %s", size - keep, self.path)
         return keep
+
+    def check_path(self) -> None:
+        """Check, without writing a record, that ``path`` can be written (``instrument()`` calls this).
+
+        Creates the missing folders (0700). Raises ``OSError`` naming the reason when the file cannot
+        be written there, or when a file is there that is not ours and would need repairing (see
+        :meth:`_trim_torn_tail`); a symlink at the path is logged as an error (records are then refused and
+        counted as failed) but not raised.
+        """
+        directory = os.path.dirname(self.path) or "."
+        make_private_dirs(directory)
+        if os.path.islink(self.path):
+            self._log_once(
+                "symlink",
+                "llm_monitor_sdk: %s is a symlink; refusing to follow it (records are not written there "
+                "and are counted as failed)",
+                self.path,
+            )
+            return
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", self.path)
+        if os.path.exists(self.path):
+            if not os.access(self.path, os.W_OK):
+                raise PermissionError(errno.EACCES, "file is not writable", self.path)
+            fd = os.open(self.path, os.O_RDONLY | O_NOFOLLOW)
+            try:
+                _, ours = _torn_tail(fd, os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
+            if not ours:  # a settings file, another program's log: never ours to repair or append to
+                raise NotOurFileError(
+                    errno.EINVAL,
+                    "not an llm-monitor JSONL file and no final newline; left untouched",
+                    self.path,
+                )
+        elif not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "folder is not writable", directory)
 
     def _rotate(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
         if self.backups <= 0:
-            os.truncate(self.path, 0)
+            fd = os.open(self.path, os.O_WRONLY | O_NOFOLLOW)
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)
         else:
             for index in range(self.backups - 1, 0, -1):
                 older = f"{self.path}.{index}"
@@ -145,7 +285,7 @@ class JSONLExporter:
         except OSError:
             # Never leave half a batch behind: cut back to the last whole line we know of.
             try:
-                os.truncate(self.path, start)
+                os.ftruncate(fd, start)
             except OSError:
                 pass
             raise
