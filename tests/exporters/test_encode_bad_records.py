@@ -260,3 +260,45 @@ def test_a_context_value_turned_into_a_marker_is_counted(tmp_path: Path) -> None
     assert records[1]["metadata"]["bad"].startswith("<unserializable BrokenRepr")
     assert records[2]["metadata"]["loop"] == ["head", "<cycle>"]
     assert stats["queue"]["unencodable"] == 2
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+@pytest.mark.internal_errors_expected
+def test_the_otel_exporter_keeps_the_batch_and_the_bad_record_too(case: str) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    meter_provider = MeterProvider()
+    grabber = HostGrabber()
+    with FakeProvider() as fake:
+        client = fake.openai_client()
+        lm.instrument(
+            providers=["openai"],
+            exporters=[lm.exporters.OTelExporter(tracer_provider, meter_provider)],
+            redact=False,
+            processors=[grabber],
+            flush_interval=60,
+        )
+        try:
+            messages = [{"role": "user", "content": "hi"}]
+            client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+            assert grabber.host is not None
+            grabber.host.submit(
+                {"kind": "event", "event": {"type": "probe"}, "metadata": BAD_VALUES[case], "name": "probe"}
+            )
+            client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+            assert lm.flush(10)
+        finally:
+            lm.uninstrument()
+            tracer_provider.shutdown()
+            meter_provider.shutdown()
+    finished = spans.get_finished_spans()
+    assert sorted(span.name for span in finished) == ["chat gpt-4o-mini", "chat gpt-4o-mini", "probe"]
+    (probe,) = [span for span in finished if span.name == "probe"]
+    metadata = json.loads(str(dict(probe.attributes or {})["llm_monitor.metadata"]))
+    assert metadata["fine"] == "kept"

@@ -95,6 +95,18 @@ def encode_checked(record: RecordDict) -> tuple[bytes, bool]:
         return _unencodable(record, exc), True
 
 
+def encode_value(value: Any) -> str:
+    """Any value as compact JSON text (never raises): the record encoder's rules for one value
+    (the OpenTelemetry mapping writes objects such as ``request_params`` as JSON attributes with it)."""
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), default=_json_default, allow_nan=False
+        )
+    except Exception:
+        converter = Converter(max_depth=RECORD_MAX_DEPTH, max_items=None, max_string=None)
+        return json.dumps(converter.convert(value), ensure_ascii=False, separators=(",", ":"))
+
+
 def _unencodable(record: Any, exc: BaseException) -> bytes:
     # Last resort: the fields that encode on their own, a marker for each of the others.
     out: dict[str, Any] = {}
