@@ -74,6 +74,7 @@ def instrument(
         if config.disabled:
             _deactivate()
             _last = Monitor(config)
+            logger.info("llm_monitor_sdk: disabled (LLM_MONITOR_DISABLED); nothing patched, nothing recorded")
             return _last
         if providers is not None:
             providers = [providers] if isinstance(providers, str) else list(providers)

@@ -190,3 +190,14 @@ def test_queue_full_drops_are_logged_once_per_burst_with_the_count(caplog: pytes
         exporter.gate.set()
         pipeline.shutdown(5)
     assert pipeline.dropped == 60
+
+
+def test_instrument_says_when_it_is_disabled(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("LLM_MONITOR_DISABLED", "true")
+    with caplog.at_level(logging.INFO, logger="llm_monitor_sdk"):
+        lm.instrument()
+    lm.uninstrument()
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines == ["llm_monitor_sdk: disabled (LLM_MONITOR_DISABLED); nothing patched, nothing recorded"]
