@@ -60,12 +60,13 @@ class _DropBurst:
     """State of the current run of queue-full drops, for one WARNING at its start and one summary line
     at its end (drops are counted in ``Pipeline.dropped`` either way)."""
 
-    __slots__ = ("announced", "first", "last_change", "last_count", "started_at")
+    __slots__ = ("announced", "first", "last_change", "last_count", "reason", "started_at")
 
     def __init__(self) -> None:
         self.started_at: float | None = None  # wall clock of the burst's first drop; None: no burst
         self.first = 0  # ``dropped`` before the burst began
         self.announced = False
+        self.reason = ""  # why records are being dropped, as the log lines say it
         self.last_count = 0  # ``dropped`` when the worker last looked
         self.last_change = 0.0  # monotonic time the worker last saw the count grow
 
@@ -148,6 +149,11 @@ class Pipeline:
                 starts = burst.started_at is None
                 if starts:
                     burst.started_at, burst.first, burst.announced = time.time(), self.dropped, notify
+                    burst.reason = (
+                        "monitoring is shut down"
+                        if self._stopped
+                        else f"the export queue is full ({self.queue_size} items)"
+                    )
                 self.dropped += 1
             if starts and notify:  # once per burst; from a finalizer (notify=False) the worker says it
                 self._announce_drops()
@@ -163,15 +169,10 @@ class Pipeline:
     drop_quiet_s = 1.0
 
     def _announce_drops(self) -> None:
-        reason = (
-            "monitoring is shut down"
-            if self._stopped
-            else f"the export queue is full ({self.queue_size} items)"
-        )
         logger.warning(
             "llm_monitor_sdk: dropping records: %s; they are counted in lm.stats()['dropped'] and a summary "
-            "follows when the drops stop",
-            reason,
+            "follows when the drops stop (raise LLM_MONITOR_QUEUE_SIZE or speed up the exporters)",
+            self._burst.reason,
         )
 
     def _note_drops(self, *, final: bool = False) -> None:
@@ -196,9 +197,9 @@ class Pipeline:
         if started_at is None:
             return
         logger.warning(
-            "llm_monitor_sdk: dropped %d record(s) because the export queue was full, in %.1f s from %s UTC "
-            "(%d dropped since start); raise queue_size or speed up the exporters",
+            "llm_monitor_sdk: dropped %d record(s) (%s) in %.1f s from %s UTC (%d dropped since start)",
             total,
+            burst.reason,
             max(0.0, time.time() - started_at),
             time.strftime("%H:%M:%S", time.gmtime(started_at)),
             self.dropped,

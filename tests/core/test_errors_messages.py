@@ -170,7 +170,7 @@ def test_queue_full_drops_are_logged_once_per_burst_with_the_count(caplog: pytes
             assert accepted == 5
             lines = _drop_lines(caplog)
             assert len(lines) == 1, lines  # one WARNING at the start of the burst, not 45
-            assert "export queue is full (5 items)" in lines[0]
+            assert "export queue is full (5 items)" in lines[0] and "LLM_MONITOR_QUEUE_SIZE" in lines[0]
             exporter.gate.set()
             assert _wait_for(lambda: len(_drop_lines(caplog)) == 2)
             summary = _drop_lines(caplog)[1]
@@ -201,3 +201,28 @@ def test_instrument_says_when_it_is_disabled(
     lm.uninstrument()
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert lines == ["llm_monitor_sdk: disabled (LLM_MONITOR_DISABLED); nothing patched, nothing recorded"]
+
+
+@pytest.mark.loose_records
+def test_a_drop_from_a_finalizer_is_announced_by_the_worker(caplog: pytest.LogCaptureFixture) -> None:
+    exporter = _GatedExporter()
+    pipeline = Pipeline(
+        [exporter], lambda items: list(items), queue_size=2, batch_size=1, flush_interval=0.01
+    )
+    pipeline.drop_quiet_s = 0.05
+    try:
+        with caplog.at_level(logging.WARNING, logger="llm_monitor_sdk"):
+            assert pipeline.submit({"n": 0})
+            assert exporter.entered.wait(10)
+            assert pipeline.submit({"n": 1}) and pipeline.submit({"n": 2})
+            # notify=False is how garbage-collection finalizers submit: no logging on that thread.
+            assert not pipeline.submit({"n": 3}, notify=False)
+            assert _drop_lines(caplog) == []
+            exporter.gate.set()
+            assert _wait_for(lambda: len(_drop_lines(caplog)) == 2)
+            first, summary = _drop_lines(caplog)
+            assert "export queue is full (2 items)" in first
+            assert "dropped 1 record(s)" in summary
+    finally:
+        exporter.gate.set()
+        pipeline.shutdown(5)
