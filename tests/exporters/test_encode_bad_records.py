@@ -302,3 +302,17 @@ def test_the_otel_exporter_keeps_the_batch_and_the_bad_record_too(case: str) -> 
     (probe,) = [span for span in finished if span.name == "probe"]
     metadata = json.loads(str(dict(probe.attributes or {})["llm_monitor.metadata"]))
     assert metadata["fine"] == "kept"
+
+
+@pytest.mark.parametrize("encoder", ["default", "stdlib"])
+def test_an_http_batch_body_keeps_every_record(encoder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_monitor_sdk.exporters.http import build_body
+
+    if encoder == "stdlib":
+        monkeypatch.setattr(_base, "_encode", _base._encode_stdlib)
+    batch = [{"kind": "event", "n": 0}, {"kind": "event", "n": 1, "metadata": BAD_VALUES["broken_repr"]}]
+    batch += [{"kind": "event", "n": 2, "metadata": BAD_VALUES["tuple_key"]}, {"kind": "event", "n": 3}]
+    body = json.loads(build_body(_base.RecordBatch(batch)))
+    assert [r["n"] for r in body["records"]] == [0, 1, 2, 3]
+    assert body["records"][1]["metadata"]["bad"].startswith("<unserializable BrokenRepr")
+    assert body["records"][2]["metadata"] == {"(1, 2)": "tuple key", "fine": "kept"}
