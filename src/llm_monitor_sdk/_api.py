@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -73,6 +74,7 @@ def instrument(
         if config.disabled:
             _deactivate()
             _last = Monitor(config)
+            logger.info("llm_monitor_sdk: disabled (LLM_MONITOR_DISABLED); nothing patched, nothing recorded")
             return _last
         if providers is not None:
             providers = [providers] if isinstance(providers, str) else list(providers)
@@ -91,7 +93,36 @@ def instrument(
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", describe(monitor))
         return monitor
+
+
+def describe(monitor: Monitor) -> str:
+    """The one line ``instrument()`` logs: what it patched and where records go."""
+    providers = (
+        ", ".join(monitor.providers) if monitor.providers else "no provider (none installed or named), no"
+    )
+    pipeline = monitor.pipeline
+    sinks = [_destination(exporter) for exporter in pipeline.exporters] if pipeline is not None else []
+    where = ", ".join(sinks) if sinks else "nowhere (no exporter; lm.stats() still counts)"
+    settings = monitor.settings
+    return (
+        f"llm_monitor_sdk: patched {providers} clients; records go to {where}"
+        f" (content capture {'on' if settings.capture_content else 'off'},"
+        f" redaction {'on' if monitor.redactor is not None else 'off'})"
+    )
+
+
+def _destination(exporter: Any) -> str:
+    name = getattr(exporter, "name", None) or type(exporter).__name__
+    path = getattr(exporter, "path", None)
+    if isinstance(path, str):
+        return f"{name} {os.path.abspath(path)}"
+    url = getattr(exporter, "display_url", None)  # secrets in the URL already masked
+    if isinstance(url, str):
+        return f"{name} {url}"
+    return str(name)
 
 
 def _deactivate() -> None:

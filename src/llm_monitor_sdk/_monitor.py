@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _clock
+from ._convert import markers_written
 from ._guard import guard, internal_error_counts, report_internal_error
 from ._records import build_call_record, build_span_record, estimate_usage, has_output, iso, record_id
 from ._version import __version__
@@ -30,7 +31,7 @@ from .config import Settings
 from .context import _Span, new_span_id, new_trace_id, text_value
 from .errors import BudgetExceededError
 from .exporters import build_exporters
-from .exporters._base import RecordBatch
+from .exporters._base import RecordBatch, unencodable_count
 from .instrumentation._call import Call
 from .metrics import Aggregates, MetricsProcessor
 from .pipeline import Pipeline
@@ -137,6 +138,8 @@ class Monitor:
         self._chain_lock = threading.Lock()
         self._raw_processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
+        self._unencodable_base = unencodable_count()
+        self._unencodable = 0  # exported records that needed markers when built (worker only)
         self.providers: list[str] = providers or []
         self.disabled = settings.disabled
         self.aggregates = Aggregates()
@@ -322,12 +325,15 @@ class Monitor:
         batch right after it. ``llm_call`` records sampled out of export are processed but not exported.
         """
         batch = RecordBatch()
+        counted: set[int] = set()
         for item in items:
             record = None
+            markers = markers_written()
             with guard("monitor.record"):
                 record = self._record_for(item)
             if record is None:
                 continue
+            marked = markers_written() != markers  # a value became a "<...>" marker while building
             extras = self._run_processors(record)
             if (
                 record["kind"] == "llm_call"
@@ -338,8 +344,13 @@ class Monitor:
                 self.aggregates.sampled_out += 1
             else:
                 batch.append(record)
+                if marked:
+                    self._unencodable += 1
+                    counted.add(id(record))
             if extras:
                 batch.extend(extras)
+        if counted:
+            batch.counted = counted
         return batch
 
     def _record_for(self, item: Any) -> dict[str, Any]:
@@ -512,11 +523,13 @@ class Monitor:
                 "queued": pipeline["queued"],
                 "dropped": pipeline["dropped"],
                 "processed": pipeline["processed"],
+                # Records written with "<...>" markers for values JSON cannot hold (issue 13.2).
+                "unencodable": self._unencodable + unencodable_count() - self._unencodable_base,
             }
             result["dropped"] = pipeline["dropped"]
             result["exporters"] = pipeline["exporters"]
         else:
-            result["queue"] = {"queued": 0, "dropped": 0, "processed": 0}
+            result["queue"] = {"queued": 0, "dropped": 0, "processed": 0, "unencodable": 0}
             result["dropped"] = 0
             result["exporters"] = {}
         budget = dict(self.budget.stats) if self.budget is not None else {}

@@ -482,7 +482,9 @@ def estimate_usage(record: dict[str, Any], provider: str, model: str | None) -> 
         ]
         input_tokens = tokens.count_messages(inputs, provider=provider, model=model) if inputs else 0
         outputs = (record.get("output_messages") or []) if output else []
-        output_tokens = tokens.count_messages(outputs, provider=provider, model=model) if outputs else 0
+        # The reply's text only: message overhead is a prompt-side cost (a cut-off "Sure. I wil" is the
+        # tokens of that text, not 7 more).
+        output_tokens = tokens.count_output(outputs, provider=provider, model=model) if outputs else 0
         if input_tokens or output_tokens:
             record["usage"] = usage(input_tokens, output_tokens, source="estimated")
 

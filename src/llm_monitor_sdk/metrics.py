@@ -18,6 +18,13 @@ _GROWTH = math.log(1.01)
 _TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
+def _measure(value: Any) -> float | None:
+    """A latency, TTFT or cost fit for the aggregates: a finite, non-negative number, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if 0 <= value < math.inf else None  # NaN fails both comparisons
+    return None
+
+
 def _bucket(value: float) -> int | None:
     # None for values that count as zero.
     return math.floor(math.log(value) / _GROWTH) if value > 0 else None
@@ -158,17 +165,17 @@ class Aggregates:
                 self.spans += 1
             return
         status = record.get("status") or "ok"
-        latency = record.get("latency_ms")
-        if not isinstance(latency, int | float) or status == "blocked":
+        latency = _measure(record.get("latency_ms"))
+        if status == "blocked":
             latency = None
-        ttft = record.get("ttft_ms")
-        if not isinstance(ttft, int | float):
-            ttft = None
-        usage = record.get("usage") or {}
-        tokens = [(key, value) for key in _TOKEN_KEYS if isinstance(value := usage.get(key), int)]
-        cost = record.get("cost_usd")
-        if not isinstance(cost, int | float):
-            cost = None
+        ttft = _measure(record.get("ttft_ms"))
+        usage = record.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
+        # Only counts a record can really hold reach the totals: a NaN, negative, bool or text count
+        # (from a submitted record or a processor's) is left out rather than poisoning every total.
+        tokens = [(key, value) for key in _TOKEN_KEYS if type(value := usage.get(key)) is int and value >= 0]
+        cost = _measure(record.get("cost_usd"))
         values = (
             status,
             latency,

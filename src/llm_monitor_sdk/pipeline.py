@@ -56,6 +56,21 @@ class ExporterCounters:
         }
 
 
+class _DropBurst:
+    """State of the current run of queue-full drops, for one WARNING at its start and one summary line
+    at its end (drops are counted in ``Pipeline.dropped`` either way)."""
+
+    __slots__ = ("announced", "first", "last_change", "last_count", "reason", "started_at")
+
+    def __init__(self) -> None:
+        self.started_at: float | None = None  # wall clock of the burst's first drop; None: no burst
+        self.first = 0  # ``dropped`` before the burst began
+        self.announced = False
+        self.reason = ""  # why records are being dropped, as the log lines say it
+        self.last_count = 0  # ``dropped`` when the worker last looked
+        self.last_change = 0.0  # monotonic time the worker last saw the count grow
+
+
 def exporter_name(exporter: object) -> str:
     """A stable, readable key for an exporter in ``stats()``."""
     return getattr(exporter, "name", None) or type(exporter).__name__
@@ -115,6 +130,7 @@ class Pipeline:
         self._wake = threading.Event()
         self._drop_lock = threading.RLock()  # reentrant: safe even if a finalizer drops while we hold it
         self.dropped = 0
+        self._burst = _DropBurst()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
         self._pid = os.getpid()
@@ -129,7 +145,18 @@ class Pipeline:
         queue = self._queue
         if len(queue) >= self.queue_size or self._stopped:
             with self._drop_lock:
+                burst = self._burst
+                starts = burst.started_at is None
+                if starts:
+                    burst.started_at, burst.first, burst.announced = time.time(), self.dropped, notify
+                    burst.reason = (
+                        "monitoring is shut down"
+                        if self._stopped
+                        else f"the export queue is full ({self.queue_size} items)"
+                    )
                 self.dropped += 1
+            if starts and notify:  # once per burst; from a finalizer (notify=False) the worker says it
+                self._announce_drops()
             return False
         queue.append(item)
         if self._thread is None:
@@ -137,6 +164,46 @@ class Pipeline:
         if notify and len(queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
         return True
+
+    #: Seconds without a new drop after which a burst of queue-full drops counts as over.
+    drop_quiet_s = 1.0
+
+    def _announce_drops(self) -> None:
+        logger.warning(
+            "llm_monitor_sdk: dropping records: %s; they are counted in lm.stats()['dropped'] and a summary "
+            "follows when the drops stop (raise LLM_MONITOR_QUEUE_SIZE or speed up the exporters)",
+            self._burst.reason,
+        )
+
+    def _note_drops(self, *, final: bool = False) -> None:
+        """On the worker: announce a burst a finalizer started, and log its total once drops stop."""
+        burst = self._burst
+        if burst.started_at is None:
+            return
+        if not burst.announced:
+            burst.announced = True
+            self._announce_drops()
+        now = time.monotonic()
+        dropped = self.dropped
+        if dropped != burst.last_count:
+            burst.last_count, burst.last_change = dropped, now
+            if not final:
+                return
+        if not final and now - burst.last_change < self.drop_quiet_s:
+            return
+        with self._drop_lock:
+            started_at, burst.started_at = burst.started_at, None
+            total = self.dropped - burst.first
+        if started_at is None:
+            return
+        logger.warning(
+            "llm_monitor_sdk: dropped %d record(s) (%s) in %.1f s from %s UTC (%d dropped since start)",
+            total,
+            burst.reason,
+            max(0.0, time.time() - started_at),
+            time.strftime("%H:%M:%S", time.gmtime(started_at)),
+            self.dropped,
+        )
 
     @property
     def queued(self) -> int:
@@ -219,10 +286,13 @@ class Pipeline:
             self._wake.clear()
             while queue:
                 self._drain_once(queue)
+                self._note_drops()
+            self._note_drops()
             if self._tick is not None and time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + self.tick_interval
                 self._run_tick()
             if self._stopped:
+                self._note_drops(final=True)
                 return
 
     def _run_tick(self) -> None:

@@ -104,7 +104,7 @@ def test_stats_shape_and_numbers(recorder) -> None:
     assert stats["cost_usd"] > 0
     assert stats["by_model"]["openai/gpt-4o-mini"]["calls"] == 4
     assert stats["dropped"] == 0
-    assert stats["queue"] == {"queued": 0, "dropped": 0, "processed": 5}
+    assert stats["queue"] == {"queued": 0, "dropped": 0, "processed": 5, "unencodable": 0}
     assert stats["exporters"]["recording"]["exported"] == 5
     assert stats["exporters"]["recording"]["failed"] == 0
     assert stats["internal_errors"] == {}

@@ -153,13 +153,21 @@ class _Unprintable:
         raise RuntimeError("no repr")
 
 
+def _loop() -> list[object]:
+    # A list that holds itself: the walk cannot finish it (objects whose repr raises are converted
+    # to a marker instead, see test_an_unprintable_value_becomes_a_redacted_marker).
+    items: list[object] = []
+    items.append(items)
+    return items
+
+
 def test_a_field_that_cannot_be_walked_is_replaced_keeping_its_shape(redactor) -> None:
     record = _common("guardrail")
     record["guardrail"] = {
         "name": "g",
         "stage": "output",
         "blocked": False,
-        "reason": _Unprintable(),
+        "reason": _loop(),
         "latency_ms": 1.0,
     }
     out = redactor.redact_record(record)
@@ -173,11 +181,19 @@ def test_a_field_that_cannot_be_walked_is_replaced_keeping_its_shape(redactor) -
     assert out["redactions"]["REDACTION_FAILED"] == 1
 
     record = _common("llm_call")
-    record["retrieval_sources"] = [{"id": "a", "content": _Unprintable()}]
+    record["retrieval_sources"] = [{"id": "a", "content": _loop()}]
     out = redactor.redact_record(record)
     assert out["retrieval_sources"] == [{"id": None, "content": FAILED}]
 
     record = _common("event")
-    record["event"] = {"type": "x", "key": {"feature": "f"}, "payload": _Unprintable(), "n": 1}
+    record["event"] = {"type": "x", "key": {"feature": "f"}, "payload": _loop(), "n": 1}
     out = redactor.redact_record(record)
     assert out["event"] == {"type": "x", "key": {"feature": "f"}, "payload": FAILED, "n": 1}
+
+
+def test_an_unprintable_value_becomes_a_redacted_marker(redactor) -> None:
+    record = _common("guardrail")
+    record["guardrail"] = {"name": "g", "stage": "output", "blocked": False, "reason": _Unprintable()}
+    out = redactor.redact_record(record)
+    assert out["guardrail"]["reason"] == "<unserializable _Unprintable: RuntimeError('no repr')>"
+    assert "REDACTION_FAILED" not in out["redactions"]

@@ -22,13 +22,20 @@ def _row_cells(row: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def render_status(rows: Sequence[dict[str, Any]]) -> str:
+def render_status(rows: Sequence[dict[str, Any]], *, rules_from: str | None = None) -> str:
     """A fixed-width table of ``BudgetGuard.status()`` rows: spend, reserved and limit per rule and key.
 
     Numbers are right-aligned; ``USED`` is (spent + reserved) / limit. Returns a one-line message when
-    there is nothing to show.
+    there is nothing to show. ``rules_from`` names where the rules came from (``"--rules"``,
+    ``"LLM_MONITOR_BUDGETS"``): with rules but no rows, the message says so instead of asking for
+    rules that were given.
     """
     if not rows:
+        if rules_from:
+            return (
+                f"no spend recorded yet under the budget rules from {rules_from}"
+                " (a per-key rule shows a row once a key has spent)"
+            )
         return "no budget rules configured (set LLM_MONITOR_BUDGETS)"
     table = [_COLUMNS, *(_row_cells(row) for row in rows)]
     widths = [max(len(cells[i]) for cells in table) for i in range(len(_COLUMNS))]

@@ -28,9 +28,9 @@ def _status(args: argparse.Namespace) -> int:
         return 2
     rules = args.rules if args.rules is not None else settings.budgets
     store = args.store if args.store is not None else settings.budget_store
-    if not rules:
-        print("no budget rules: set LLM_MONITOR_BUDGETS (or pass --rules)", file=sys.stderr)
-        return 1
+    rules_from = "--rules" if args.rules is not None else "LLM_MONITOR_BUDGETS"
+    if not rules or (isinstance(rules, str) and not rules.strip()):
+        return _no_rules(args)
     try:
         guard = build_guard(
             rules,
@@ -45,16 +45,23 @@ def _status(args: argparse.Namespace) -> int:
         print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
     if guard is None:
-        print("no budget rules", file=sys.stderr)
-        return 1
+        return _no_rules(args)
     try:
-        print(render_status(guard.status()))
+        print(render_status(guard.status(), rules_from=rules_from))
     except LedgerError as exc:
         print(f"cannot read the budget store: {mask_text(str(exc))}", file=sys.stderr)
         return 1
     finally:
         guard.close()
     return 0
+
+
+def _no_rules(args: argparse.Namespace) -> int:
+    if args.rules is not None:  # the user gave rules: the message is about the flag, not the variable
+        print("error: --rules names no budget rule (e.g. --rules 'global:daily=100')", file=sys.stderr)
+        return 2
+    print("no budget rules: set LLM_MONITOR_BUDGETS (or pass --rules)", file=sys.stderr)
+    return 1
 
 
 def register(commands: Any) -> None:

@@ -8,13 +8,13 @@ response and usage attributes, ``error.type`` on failures, message content as co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..record import RecordDict
+from ._base import encode_value
 
 #: Advised bucket boundaries for durations in seconds (operation duration, time to first chunk).
 DURATION_BUCKETS: tuple[float, ...] = (
@@ -135,7 +135,9 @@ def _hex_id(value: Any, digits: int, field: str) -> int:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
+    # The JSONL encoder's rules: ISO 8601 datetimes, null for NaN, markers for what cannot be written
+    # (a cycle or an object whose repr raises must cost one attribute, not the batch).
+    return encode_value(value)
 
 
 def error_type(record: RecordDict) -> str | None:

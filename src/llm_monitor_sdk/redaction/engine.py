@@ -35,6 +35,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._convert import to_jsonable
 from . import _prefilter as _pf
 from ._base import Detector
 from .config import ALL_TYPES, BUILTIN_ENTITIES, RedactionConfig, make_detector
@@ -471,8 +472,12 @@ class Redactor:
             return [self._walk(v, state) for v in value]
         if isinstance(value, bytes | bytearray):
             return self._text(bytes(value).decode("utf-8", "replace"), state)
-        # Not JSON-ready: the exporter would write repr(value), so redact that text instead.
-        return self._text(repr(value), state)
+        # Not JSON-ready (a datetime, a dataclass, an object): convert it as record building and the
+        # encoder do (ISO 8601, fields, repr; a marker when even that fails), then redact the result.
+        converted = to_jsonable(value)
+        if type(converted) in _SCALAR_TYPES:
+            return converted
+        return self._walk(converted, state)
 
     # -- strings ---------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ __all__ = [
     "REPLY_PRIMING_TOKENS",
     "TOKENS_PER_MESSAGE",
     "count_messages",
+    "count_output",
     "count_parts",
     "count_text",
     "encoding_name_for",
@@ -144,6 +145,28 @@ def count_parts(parts: Iterable[Mapping[str, Any]], *, provider: str, model: str
     """Estimated tokens of a bare list of parts (e.g. a record's ``system_instructions``), no overhead."""
     encoding = get_encoding(encoding_name_for(provider, model))
     return _scale(_parts_tokens(parts, encoding), provider, model)
+
+
+def count_output(messages: Iterable[Mapping[str, Any]], *, provider: str, model: str | None = None) -> int:
+    """Estimated completion tokens of a reply's ``messages`` (the OTel GenAI shape): their parts only.
+
+    Unlike :func:`count_messages` there is no per-message or reply-priming overhead: providers count
+    those on the prompt side, so a cut-off stream that received ``"Sure. I wil"`` costs exactly the
+    tokens of that text. Parts count as in :func:`count_messages`; the total is scaled once (Anthropic).
+    """
+    encoding = get_encoding(encoding_name_for(provider, model))
+    total = 0
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        parts = message.get("parts")
+        if isinstance(parts, list | tuple):
+            total += _parts_tokens(parts, encoding)
+        elif "type" in message:
+            total += _part_tokens(message, encoding)  # a bare part
+        elif isinstance(message.get("content"), str):
+            total += _part_tokens({"type": "text", "content": message["content"]}, encoding)
+    return _scale(total, provider, model)
 
 
 def count_messages(messages: Iterable[Mapping[str, Any]], *, provider: str, model: str | None = None) -> int:
