@@ -155,8 +155,12 @@ class Pipeline:
                         else f"the export queue is full ({self.queue_size} items)"
                     )
                 self.dropped += 1
-            if starts and notify:  # once per burst; from a finalizer (notify=False) the worker says it
-                self._announce_drops()
+            if starts and notify:
+                # Once per burst, logged from a short-lived thread: the worker may be stuck in the
+                # exporter that filled the queue, and the caller's thread does no I/O (a blocked
+                # stderr must never block the application). From a finalizer (notify=False), where
+                # even starting a thread is unsafe, the worker says it.
+                self._announce_soon()
             return False
         queue.append(item)
         if self._thread is None:
@@ -167,6 +171,12 @@ class Pipeline:
 
     #: Seconds without a new drop after which a burst of queue-full drops counts as over.
     drop_quiet_s = 1.0
+
+    def _announce_soon(self) -> None:
+        try:
+            threading.Thread(target=self._announce_drops, name="llm-monitor-notice", daemon=True).start()
+        except Exception:  # no thread to be had (interpreter shutting down): the worker's summary says it
+            pass
 
     def _announce_drops(self) -> None:
         logger.warning(

@@ -168,8 +168,14 @@ def test_queue_full_drops_are_logged_once_per_burst_with_the_count(caplog: pytes
             assert exporter.entered.wait(10)  # the worker is stuck in the exporter
             accepted = sum(pipeline.submit({"n": n}) for n in range(50))
             assert accepted == 5
+            # Logged from a short-lived thread (never the caller's), while the worker is still stuck.
+            assert _wait_for(lambda: len(_drop_lines(caplog)) >= 1)
+            time.sleep(0.1)
             lines = _drop_lines(caplog)
             assert len(lines) == 1, lines  # one WARNING at the start of the burst, not 45
+            assert all(
+                r.threadName == "llm-monitor-notice" for r in caplog.records if "dropping" in r.getMessage()
+            )
             assert "export queue is full (5 items)" in lines[0] and "LLM_MONITOR_QUEUE_SIZE" in lines[0]
             exporter.gate.set()
             assert _wait_for(lambda: len(_drop_lines(caplog)) == 2)
