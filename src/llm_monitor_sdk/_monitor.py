@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _clock
+from . import _clock, _forksafe
 from ._guard import guard, internal_error_counts, report_internal_error
 from ._records import build_call_record, build_span_record, estimate_usage, has_output, iso, record_id
 from ._version import __version__
@@ -135,6 +135,7 @@ class Monitor:
         self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
         self._processors: list[_ProcessorEntry] = []
         self._chain_lock = threading.Lock()
+        _forksafe.after_fork(self, Monitor._after_fork_in_child)
         self._raw_processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
         self.providers: list[str] = providers or []
@@ -185,6 +186,9 @@ class Monitor:
                     start(host)
         self._preload()
 
+    def _after_fork_in_child(self) -> None:
+        self._chain_lock = threading.Lock()
+
     def _build_processors(self, settings: Settings, extra: Sequence[Any]) -> list[Any]:
         """Metrics first, then the built-in monitoring and evaluation processors, then the user's.
 
@@ -229,7 +233,7 @@ class Monitor:
             threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
 
     def _preload_tables(self) -> None:
-        with guard("monitor.preload"):
+        with guard("monitor.preload"), _forksafe.critical():
             from . import tokens
 
             tokens.preload(background=True)

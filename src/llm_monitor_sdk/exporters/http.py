@@ -175,6 +175,8 @@ class HTTPExporter:
             )
             self._spool = None
         self._conn = None
+        # The parent's sender may have held these at the fork: fresh ones (the counts carry over).
+        self._circuit._lock = threading.Lock()
         self._start()
 
     # ------------------------------------------------------------------ public API
@@ -209,6 +211,7 @@ class HTTPExporter:
 
     def force_flush(self, timeout: float = 5.0) -> bool:
         """Wait until nothing is queued, in flight or spooled; True when everything was delivered."""
+        self._check_fork()
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._queue or self._inflight is not None or (self._spool is not None and len(self._spool)):
@@ -252,6 +255,7 @@ class HTTPExporter:
         disk; ``circuit_opened``: times the breaker opened; ``circuit_open_skips``: batches not
         attempted because the circuit was open.
         """
+        self._check_fork()
         out: dict[str, Any] = dict(self._counts)
         out["queued"] = sum(p.records for p in list(self._queue))
         out["circuit_open"] = self._circuit.is_open
