@@ -61,7 +61,7 @@ def after_fork(obj: T, reinit: Callable[[T], None]) -> None:
     ref = weakref.ref(obj)
     with _hooks_lock:
         _hooks[:] = [(r, f) for r, f in _hooks if r() is not None]
-        _hooks.append((ref, reinit))  # type: ignore[arg-type]
+        _hooks.append((ref, reinit))
 
 
 def fresh_lock(obj: Any) -> None:
