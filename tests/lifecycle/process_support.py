@@ -36,17 +36,16 @@ def write_script(tmp_path: Path, text: str, name: str = "app.py") -> Path:
     return path
 
 
-def start_script(tmp_path: Path, text: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
-    """Start ``text`` as a script with ``env``; stdout and stderr are pipes."""
+def start_script(tmp_path: Path, text: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """Start ``text`` as a script with ``env`` and ``args``; stdout and stderr are pipes."""
     path = write_script(tmp_path, text)
     return subprocess.Popen(
-        [sys.executable, str(path)],
+        [sys.executable, str(path), *args],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **kwargs,
     )
 
 
