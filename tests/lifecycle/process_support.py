@@ -55,7 +55,12 @@ def run_script(
     """Run ``text`` with ``args`` to its end (a hang fails the test through ``timeout``)."""
     path = write_script(tmp_path, text)
     return subprocess.run(
-        [sys.executable, str(path), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, str(path), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -74,7 +79,9 @@ def jsonl_calls(path: Path) -> list[dict[str, Any]]:
 
 def user_text(record: dict[str, Any]) -> str:
     """The text of the record's first input message."""
-    return "".join(p.get("content", "") for p in record["input_messages"][0]["parts"] if p.get("type") == "text")
+    return "".join(
+        p.get("content", "") for p in record["input_messages"][0]["parts"] if p.get("type") == "text"
+    )
 
 
 class Sink:
@@ -86,7 +93,7 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
