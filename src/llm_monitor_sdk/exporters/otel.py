@@ -51,7 +51,7 @@ from opentelemetry import trace as trace_api
 from .. import _otel_env
 from .._install import install_hint
 from .._otel_env import OTLPConfig
-from .._secrets import mask_text
+from .._secrets import mask_text, mask_url
 from .._version import __version__
 from ..record import RecordDict
 from ._otel_mapping import (
@@ -281,6 +281,18 @@ class OTelExporter:
         if self._owned_meter_provider and self._meter_provider is not None:
             millis = max(1, int((deadline - time.monotonic()) * 1000))
             self._meter_provider.shutdown(timeout_millis=millis)
+
+    def undelivered(self) -> tuple[int, str] | None:
+        """``(records, where)`` for spans the OTLP span exporter could not deliver (None when all were)."""
+        with self._lock:
+            failed = self._counts["spans_failed"]
+        if not failed:
+            return None
+        endpoint = getattr(self._span_exporter, "_endpoint", None)
+        where = (
+            f"OTLP endpoint {mask_url(endpoint)}" if isinstance(endpoint, str) else "the OTLP span exporter"
+        )
+        return failed, f"{where} (lost: OpenTelemetry exporters have no spool)"
 
     @property
     def stats(self) -> dict[str, int]:
