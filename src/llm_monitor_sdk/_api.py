@@ -93,7 +93,8 @@ def instrument(
             previous.shutdown()
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
-            os.register_at_fork(after_in_child=_after_fork_in_child)
+            if hasattr(os, "register_at_fork"):  # POSIX
+                os.register_at_fork(after_in_child=_after_fork_in_child)
             _atexit_registered = True
         _install_signal_handlers()
         return monitor

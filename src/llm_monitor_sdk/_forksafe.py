@@ -105,8 +105,9 @@ def _after_fork_in_child() -> None:
             logger.debug("llm_monitor_sdk: an after-fork reset failed", exc_info=True)
 
 
-os.register_at_fork(
-    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 __all__ = ["FORK_WAIT_S", "after_fork", "critical", "fresh_lock"]

@@ -166,7 +166,8 @@ def _after_fork_in_child() -> None:
         _preload_started = False
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def is_loaded() -> bool:
