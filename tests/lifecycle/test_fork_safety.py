@@ -145,3 +145,59 @@ def test_a_fork_during_the_redaction_set_up_keeps_the_childs_record(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "child status 0", result.stderr
     assert sorted(user_text(r) for r in jsonl_calls(tmp_path / "records.jsonl")) == ["child", "parent"]
+
+
+# Each lock an SDK thread may hold at the moment of a fork, held by a thread here; the child must
+# get past every one of them (before: it blocked forever on the first).
+HELD_LOCKS = """
+import os, signal, sys, threading
+from llm_monitor_sdk.evaluation._stats import EvaluationStats
+from llm_monitor_sdk.exporters.http import HTTPExporter
+from llm_monitor_sdk.monitoring.alerts import AlertProcessor
+from llm_monitor_sdk.pricing import PriceBook
+
+prices = PriceBook()
+alerts = AlertProcessor("error_rate > 0.5 over 1m")
+evaluation_stats = EvaluationStats()
+http = HTTPExporter(sys.argv[1], max_retries=0)
+locks = [prices._lock, alerts._lock, evaluation_stats._lock, http._cond, http._circuit._lock]
+taken, release = threading.Event(), threading.Event()
+
+def hold():
+    for lock in locks:
+        lock.acquire()
+    taken.set()
+    release.wait()
+    for lock in reversed(locks):
+        lock.release()
+
+threading.Thread(target=hold, daemon=True).start()
+taken.wait(10)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)
+    done = []
+    prices.unit_prices("openai", "no-such-model"); done.append("prices")
+    alerts.firing(); done.append("alerts")
+    evaluation_stats.stats(); done.append("evaluation_stats")
+    http.force_flush(1.0); done.append("http.force_flush")
+    http.stats; done.append("http.stats")
+    print(" ".join(done), flush=True)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+release.set()
+print("child status", status)
+"""
+
+
+def test_locks_held_by_other_threads_at_the_fork_are_fresh_in_the_child(tmp_path):
+    sink = Sink()
+    try:
+        result = run_script(tmp_path, HELD_LOCKS, script_env(tmp_path), sink.url, timeout=60)
+    finally:
+        sink.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "prices alerts evaluation_stats http.force_flush http.stats",
+        "child status 0",
+    ], result.stderr
