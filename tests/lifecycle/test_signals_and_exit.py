@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
+from typing import Any
 
 import pytest
 from process_support import SilentCollector, jsonl_calls, run_script, script_env, start_script, user_text
+
+from llm_monitor_sdk.pipeline import Pipeline
 
 # A long flush interval: nothing is exported while the program runs, so every record kept was
 # kept by the exit path under test.
@@ -178,3 +182,37 @@ def test_exit_with_a_collector_that_never_answers_is_bounded_and_says_what_was_l
         assert [p for p in os.listdir(tmp_path / "spool") if not p.startswith(".")]
     else:
         assert "lost" in lines[0]
+
+
+class _StuckExporter:
+    """An exporter whose ``export`` blocks until ``shutdown`` (a sink that hangs)."""
+
+    name = "stuck"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.shutdown_timeouts: list[float | None] = []
+
+    def export(self, records: Any) -> None:
+        self.release.wait(30)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self.shutdown_timeouts.append(timeout)
+        self.release.set()
+
+
+@pytest.mark.loose_records
+def test_shutdown_stops_at_its_bound_and_counts_what_the_worker_never_reached():
+    stuck = _StuckExporter()
+    pipeline = Pipeline([stuck], lambda items: [{"n": n} for n in items], batch_size=1, flush_interval=0.01)
+    for n in range(5):
+        assert pipeline.submit(n)
+    assert pipeline.shutdown(0.3) is False
+    # The first item is stuck in export; the worker reached at most one more before the bound.
+    assert pipeline.unexported >= 3
+    assert pipeline.dropped == pipeline.unexported
+    assert pipeline.undelivered()[0][0] == pipeline.unexported
+    assert "export queue" in pipeline.undelivered()[0][1]
+    # The exporter got what was left of the bound, not a time of its own.
+    assert len(stuck.shutdown_timeouts) == 1
+    assert stuck.shutdown_timeouts[0] is not None and stuck.shutdown_timeouts[0] <= 0.3
