@@ -1,9 +1,9 @@
 """Fork safety: what the SDK's background threads hold must not stay held in a forked child.
 
-``os.fork()`` copies only the thread that calls it. A lock, a module import or a native library call
-that another SDK thread (the export worker, the tokenizer and price preloads, the HTTP sender) was in
-the middle of at that moment stays "in progress" in the child forever, and the child's first call
-that needs it hangs. Two tools:
+``os.fork()`` copies only the thread that calls it. A lock that another SDK thread (the export
+worker, the tokenizer and price preloads, the HTTP sender) held at that moment stays held in the child
+forever, and the child's first call that needs it hangs; a one-time set-up it was in the middle of (a
+lazy import, a native compile) is copied half done. Two tools:
 
 * :func:`critical` marks a section that must not be cut in half by a fork: lazy imports and one-time
   set-ups (tokenizer tables, the redaction detectors, the Hyperscan database, the price data). A fork
