@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -92,9 +94,12 @@ def instrument(
             previous.shutdown()
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
+            if hasattr(os, "register_at_fork"):  # POSIX
+                os.register_at_fork(after_in_child=_after_fork_in_child)
             _atexit_registered = True
         if logger.isEnabledFor(logging.INFO):
             logger.info("%s", describe(monitor))
+        _install_signal_handlers()
         return monitor
 
 
@@ -129,6 +134,7 @@ def _deactivate() -> None:
     previous = _runtime.active
     _runtime.active = None
     unpatch_all()
+    _restore_signal_handlers()
     if previous is not None:
         previous.shutdown()
 
@@ -145,10 +151,13 @@ def flush(timeout: float = 5.0) -> bool:
     return monitor.flush(timeout) if monitor is not None else True
 
 
-def shutdown(timeout: float = 5.0) -> bool:
+def shutdown(timeout: float | None = None) -> bool:
     """Flush, then stop the export worker and the exporters (also runs at interpreter exit).
 
-    Patched methods stay patched but stop recording until ``instrument()`` is called again.
+    Takes at most ``timeout`` seconds in all (default: ``LLM_MONITOR_SHUTDOWN_TIMEOUT``); records
+    that could not be delivered in time are spooled (HTTP with a spool directory) or counted as lost,
+    and one WARNING says how many and where. Patched methods stay patched but stop recording until
+    ``instrument()`` is called again.
     """
     with _lock:
         monitor = _runtime.active
@@ -160,9 +169,87 @@ def shutdown(timeout: float = 5.0) -> bool:
 
 def _shutdown_at_exit() -> None:
     try:
-        shutdown(5.0)
+        shutdown()
     except Exception:  # pragma: no cover - never fail interpreter exit
         logger.exception("llm_monitor_sdk shutdown at exit failed")
+
+
+# -- process endings that skip atexit: multiprocessing children and SIGTERM/SIGHUP ------------------
+
+
+class _ForkToken:
+    """Kept alive for ``multiprocessing.util.register_after_fork`` (which holds its object weakly)."""
+
+
+_FORK_TOKEN = _ForkToken()
+#: Signals that stop a process without running ``atexit`` when nobody handles them.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_installed_handlers: dict[int, Any] = {}
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.RLock()  # another thread may have held it (inside instrument()) at the fork
+    # A multiprocessing child (fork start method) leaves through os._exit(), skipping atexit, after
+    # running multiprocessing's own finalizers: flush there. ``Process._bootstrap`` clears the
+    # finalizers it inherited and then runs the after-fork callbacks, so the finalizer is registered
+    # from one of those, in the child.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        try:
+            mp_util.register_after_fork(_FORK_TOKEN, _register_multiprocessing_finalizer)
+        except Exception as exc:  # pragma: no cover - never break the child
+            logger.debug("llm_monitor_sdk: could not hook multiprocessing's exit: %r", exc)
+
+
+def _register_multiprocessing_finalizer(_token: object) -> None:
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        # Runs in multiprocessing.util._exit_function, before the child's os._exit().
+        mp_util.Finalize(None, _shutdown_at_exit, exitpriority=100)
+
+
+def _install_signal_handlers() -> None:
+    """Flush on SIGTERM/SIGHUP, for signals whose handler is still the default one (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in _STOP_SIGNALS:
+        try:
+            current = signal.getsignal(signum)
+            if current is signal.SIG_DFL:
+                signal.signal(signum, _on_stop_signal)
+                _installed_handlers[signum] = _on_stop_signal
+        except (OSError, ValueError, RuntimeError):  # pragma: no cover - embedded interpreters
+            continue
+
+
+def _restore_signal_handlers() -> None:
+    """Put the default handlers back where ours are still installed (``uninstrument()``)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in list(_installed_handlers):
+        try:
+            if signal.getsignal(signum) is _on_stop_signal:
+                signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):  # pragma: no cover
+            pass
+        _installed_handlers.pop(signum, None)
+
+
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    """Shut down within the bound, then end the process the way the signal's default would."""
+    try:
+        monitor = _runtime.active
+        if monitor is not None:
+            # On a thread of its own: the signal may have interrupted the main thread inside a lock
+            # that the shutdown needs (a budget reservation); the bound holds either way.
+            bound = float(monitor.settings.shutdown_timeout)
+            worker = threading.Thread(target=_shutdown_at_exit, name="llm-monitor-signal-flush", daemon=True)
+            worker.start()
+            worker.join(bound + 0.5)
+    finally:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def stats() -> dict[str, Any]:

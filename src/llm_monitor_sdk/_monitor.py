@@ -14,6 +14,7 @@ Exporters only ever see the redacted result.
 
 from __future__ import annotations
 
+import logging
 import random
 import sys
 import threading
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _clock
+from . import _clock, _forksafe
 from ._convert import markers_written
 from ._guard import guard, internal_error_counts, report_internal_error
 from ._records import build_call_record, build_span_record, estimate_usage, has_output, iso, record_id
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from .budget import BudgetGuard
     from .pricing import PriceBook
     from .redaction import Redactor
+
+_log = logging.getLogger("llm_monitor_sdk")
 
 _CONTENT_FIELDS = ("system_instructions", "input_messages", "output_messages")
 # Content fields that are dropped (not nulled) when capture is off.
@@ -136,6 +139,7 @@ class Monitor:
         self.clock: Callable[[], float] = clock if clock is not None else (lambda: _clock.now())
         self._processors: list[_ProcessorEntry] = []
         self._chain_lock = threading.Lock()
+        _forksafe.after_fork(self, Monitor._after_fork_in_child)
         self._raw_processors: list[_ProcessorEntry] = []
         self._started_at = iso(time.time())
         self._unencodable_base = unencodable_count()
@@ -188,6 +192,9 @@ class Monitor:
                     start(host)
         self._preload()
 
+    def _after_fork_in_child(self) -> None:
+        self._chain_lock = threading.Lock()
+
     def _build_processors(self, settings: Settings, extra: Sequence[Any]) -> list[Any]:
         """Metrics first, then the built-in monitoring and evaluation processors, then the user's.
 
@@ -232,7 +239,7 @@ class Monitor:
             threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
 
     def _preload_tables(self) -> None:
-        with guard("monitor.preload"):
+        with guard("monitor.preload"), _forksafe.critical():
             from . import tokens
 
             tokens.preload(background=True)
@@ -469,7 +476,7 @@ class Monitor:
         return record
 
     # -- lifecycle and reporting ---------------------------------------------------------------------
-    def flush(self, timeout: float = 5.0) -> bool:
+    def flush(self, timeout: float = 5.0, *, quiet: bool = False) -> bool:
         """Wait until every queued record is exported (or the timeout passes), including the
         records processors still have in flight (evaluations being computed)."""
         if self.pipeline is None:
@@ -477,7 +484,7 @@ class Monitor:
         deadline = time.monotonic() + timeout
         # Records queued so far reach the processors first; then processors with work of their own
         # (the evaluation pool) finish it and queue their results; then those are exported.
-        done = self.pipeline.flush(timeout)
+        done = self.pipeline.flush(timeout, quiet=quiet)
         for entry in self._processors:
             wait = getattr(entry.processor, "flush", None)
             if callable(wait):
@@ -485,17 +492,24 @@ class Monitor:
                 with guard(f"processor.{entry.name}.flush"):
                     ok = bool(wait(max(0.0, deadline - time.monotonic())))
                 done = ok and done
-        return self.pipeline.flush(max(0.0, deadline - time.monotonic())) and done
+        return self.pipeline.flush(max(0.0, deadline - time.monotonic()), quiet=quiet) and done
 
-    def shutdown(self, timeout: float = 5.0) -> bool:
+    def shutdown(self, timeout: float | None = None) -> bool:
         """Flush (evaluations in flight included), stop the worker and the exporters, then the
-        processors (alerts raised by the last records still notify), then the budget store."""
+        processors (alerts raised by the last records still notify), then the budget store.
+
+        All of it within ``timeout`` seconds (default ``LLM_MONITOR_SHUTDOWN_TIMEOUT``); what could not
+        be delivered in time is spooled or counted, and one WARNING names how many records and where.
+        """
+        if timeout is None:
+            timeout = self.settings.shutdown_timeout
         deadline = time.monotonic() + timeout
         ok = True
         if self.pipeline is not None:
             # Part of the budget for work in flight (the evaluation pool), the rest for the pipeline.
-            ok = self.flush(timeout / 2)
+            ok = self.flush(timeout / 2, quiet=True)
             ok = self.pipeline.shutdown(max(0.0, deadline - time.monotonic())) and ok
+            self._warn_undelivered(self.pipeline.undelivered())
         for entry in self._processors:
             stop = getattr(entry.processor, "shutdown", None)
             if callable(stop):
@@ -505,6 +519,14 @@ class Monitor:
             with guard("budget.close"):
                 self.budget.close()
         return ok
+
+    @staticmethod
+    def _warn_undelivered(found: list[tuple[int, str]]) -> None:
+        if not found:
+            return
+        total = sum(n for n, _ in found)
+        where = "; ".join(f"{n} to {place}" for n, place in found)
+        _log.warning("llm_monitor_sdk: %d records could not be delivered: %s", total, where)
 
     def alerts(self) -> list[dict[str, Any]]:
         """The alerts firing now (``lm.alerts()``)."""

@@ -12,6 +12,7 @@ After ``os.fork()`` the child starts with an empty queue and a fresh worker.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -71,6 +72,19 @@ class _DropBurst:
         self.last_change = 0.0  # monotonic time the worker last saw the count grow
 
 
+def shutdown_exporter(exporter: Any, timeout: float) -> None:
+    """``exporter.shutdown(timeout=...)`` when it takes a time bound, plain ``shutdown()`` otherwise."""
+    method = exporter.shutdown
+    try:
+        takes_timeout = "timeout" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        takes_timeout = False
+    if takes_timeout:
+        method(timeout=timeout)
+    else:
+        method()
+
+
 def exporter_name(exporter: object) -> str:
     """A stable, readable key for an exporter in ``stats()``."""
     return getattr(exporter, "name", None) or type(exporter).__name__
@@ -104,6 +118,8 @@ class Pipeline:
         self._stopped = False
         self.processed = 0
         self.process_errors = 0
+        #: Items still queued when :meth:`shutdown` ran out of time (also counted in ``dropped``).
+        self.unexported = 0
         self._start_worker()
         self_ref = weakref.ref(self)
 
@@ -220,8 +236,11 @@ class Pipeline:
         """Items waiting for the worker."""
         return len(self._queue)
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued before this call is exported; ``True`` if it all was in time."""
+    def flush(self, timeout: float = 5.0, *, quiet: bool = False) -> bool:
+        """Wait until everything queued before this call is exported; ``True`` if it all was in time.
+
+        ``quiet`` skips the timeout warning (shutdown reports what is left in one warning of its own).
+        """
         if self._stopped and not self._queue:
             return True
         if self._thread is None or not self._thread.is_alive():
@@ -244,7 +263,7 @@ class Pipeline:
                     except Exception as exc:
                         report_internal_error("pipeline.force_flush", exc)
                         done = False
-        if not done:
+        if not done and not quiet:
             logger.warning(
                 "llm_monitor_sdk flush timed out after %.1fs with %d items still queued",
                 timeout,
@@ -253,23 +272,54 @@ class Pipeline:
         return done and written
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush, stop the worker and shut every exporter down. Safe to call twice."""
+        """Flush, stop the worker and shut every exporter down, all within ``timeout`` seconds.
+
+        Exporters whose ``shutdown`` takes a ``timeout`` argument get what is left of the bound (the
+        HTTP exporter spools what it could not send in time); items the worker did not reach are
+        counted in ``dropped`` and in :meth:`undelivered`. Safe to call twice.
+        """
         if self._stopped:
             return True
-        deadline = time.monotonic() + timeout
-        flushed = self.flush(timeout)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        flushed = self.flush(timeout, quiet=True)
         self._stopped = True
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
+        if thread is not None and thread.is_alive():
+            # Out of time: what the worker has not reached is lost (counted, reported at exit).
+            left = sum(1 for item in list(self._queue) if not isinstance(item, _FlushMarker))
+            self._queue.clear()
+            if left:
+                with self._drop_lock:
+                    self.dropped += left
+                self.unexported += left
         for name, exporter in zip(self._names, self.exporters, strict=True):
             try:
-                exporter.shutdown()
+                shutdown_exporter(exporter, max(0.0, deadline - time.monotonic()))
             except Exception as exc:
                 self.counters[name].last_error = repr(exc)
                 logger.warning("llm_monitor_sdk exporter %s failed to shut down: %r", name, exc)
         return flushed
+
+    def undelivered(self) -> list[tuple[int, str]]:
+        """``(records, where)`` for every place that could not deliver everything it was given."""
+        found: list[tuple[int, str]] = []
+        if self.unexported:
+            found.append((self.unexported, "the export queue (not exported before the shutdown timeout)"))
+        for name, exporter in zip(self._names, self.exporters, strict=True):
+            report = getattr(exporter, "undelivered", None)
+            if not callable(report):
+                continue
+            try:
+                entry = report()
+            except Exception as exc:
+                report_internal_error(f"exporter.{name}.undelivered", exc)
+                continue
+            if entry and entry[0]:
+                found.append((int(entry[0]), str(entry[1])))
+        return found
 
     # -- worker ----------------------------------------------------------------------------------
     def _start_worker(self) -> None:
@@ -375,4 +425,4 @@ class Pipeline:
         }
 
 
-__all__ = ["ExporterCounters", "Pipeline", "exporter_name"]
+__all__ = ["ExporterCounters", "Pipeline", "exporter_name", "shutdown_exporter"]

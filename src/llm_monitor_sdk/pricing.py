@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from . import _forksafe
+
 __all__ = ["PRICES_FILE_ENV", "PROVIDER_IDS", "PriceBook", "PriceOverride", "UnitPrices", "load_prices_file"]
 
 _log = logging.getLogger("llm_monitor_sdk.pricing")
@@ -205,10 +207,12 @@ def load_prices_file(path: str | os.PathLike[str]) -> tuple[PriceOverride, ...]:
 
 
 def _genai_snapshot() -> Any:
-    # Imported here, not at module level: genai-prices takes ~0.3 s to import.
-    from genai_prices import data_snapshot
+    # Imported here, not at module level: genai-prices takes ~0.3 s to import. A fork waits for
+    # the import to finish (a child must not inherit a half-imported module: its import would hang).
+    with _forksafe.critical():
+        from genai_prices import data_snapshot
 
-    return data_snapshot.get_snapshot()
+        return data_snapshot.get_snapshot()
 
 
 def _per_token(value: Any) -> float:
@@ -304,6 +308,11 @@ class PriceBook:
         self._lock = threading.Lock()
         self._warned: set[tuple[str, str | None]] = set()
         self._preload_thread: threading.Thread | None = None
+        _forksafe.after_fork(self, PriceBook._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._preload_thread = None
 
     def preload(self, background: bool = True) -> threading.Thread | None:
         """Import genai-prices and load its data now, on a daemon thread unless ``background`` is False.

@@ -207,11 +207,6 @@ def test_a_spawned_worker_pool_records_calls_from_every_worker(tmp_path):
     _pool(tmp_path, "spawn")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, reported (pipeline fork safety): a forked multiprocessing worker leaves with "
-    "os._exit(), so no atexit flush runs and the records it queued in its last second are lost",
-)
 def test_a_forked_worker_pool_records_calls_from_every_worker(tmp_path):
     # The workers inherit the instrumented interpreter; the pipeline restarts its worker in each child.
     _pool(tmp_path, "fork")

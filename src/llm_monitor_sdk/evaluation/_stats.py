@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import _forksafe
 from ..metrics import LogHistogram
 
 #: Most distinct names kept per kind; more are merged under ``OTHER``.
@@ -98,6 +99,7 @@ class EvaluationStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        _forksafe.after_fork(self, _forksafe.fresh_lock)
         self._evaluations: dict[str, _Score] = {}
         self._feedback: dict[str, _Score] = {}
         self._guardrails: dict[str, _Guard] = {}

@@ -26,6 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _forksafe
 from ..errors import BudgetExceededError
 from ._base import (
     JUDGE_FEATURE,
@@ -260,6 +261,7 @@ class LLMJudge:
         self.timeout = float(timeout)
         self.max_chars = max_chars
         self._lock = threading.Lock()
+        _forksafe.after_fork(self, _forksafe.fresh_lock)
         self._counts = {
             "judge_calls": 0,
             "verdicts": 0,

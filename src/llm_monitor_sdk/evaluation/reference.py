@@ -10,6 +10,7 @@ imports NLTK, which takes a while): never at import time, never downloading anyt
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,15 @@ METRICS = ("rouge1", "rouge2", "rougeL", "bleu")
 
 _lock = threading.Lock()
 _scorer: Any = None
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def install_hint(extra: str) -> str:

@@ -177,6 +177,8 @@ class HTTPExporter:
             )
             self._spool = None
         self._conn = None
+        # The parent's sender may have held these at the fork: fresh ones (the counts carry over).
+        self._circuit._lock = threading.Lock()
         self._start()
 
     # ------------------------------------------------------------------ public API
@@ -211,6 +213,7 @@ class HTTPExporter:
 
     def force_flush(self, timeout: float = 5.0) -> bool:
         """Wait until nothing is queued, in flight or spooled; True when everything was delivered."""
+        self._check_fork()
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._queue or self._inflight is not None or (self._spool is not None and len(self._spool)):
@@ -220,19 +223,21 @@ class HTTPExporter:
                 self._cond.wait(min(remaining, 0.05))
         return True
 
-    def shutdown(self) -> None:
-        """Deliver what can be delivered within ``shutdown_timeout``; spool (or drop and count) the rest."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Deliver what can be delivered within ``timeout`` (at most ``shutdown_timeout``) seconds;
+        spool (or drop and count) the rest. The pipeline passes what is left of its own bound."""
         if os.getpid() != self._pid:
             return
+        bound = self.shutdown_timeout if timeout is None else max(0.0, min(timeout, self.shutdown_timeout))
         with self._cond:
             if self._stopping:
                 return
             self._stopping = True
-            self._deadline = time.monotonic() + self.shutdown_timeout
+            self._deadline = time.monotonic() + bound
             self._cond.notify_all()
         # Cut short any backoff sleep: at shutdown each remaining batch gets one more attempt.
         self._stop_event.set()
-        self._thread.join(self.shutdown_timeout + 0.5)
+        self._thread.join(bound)
         with self._cond:
             leftovers = list(self._queue)
             self._queue.clear()
@@ -241,6 +246,21 @@ class HTTPExporter:
                 leftovers.insert(0, self._inflight)
             self._park(leftovers)
         self._close_connection()
+
+    def undelivered(self) -> tuple[int, str] | None:
+        """``(records, where)`` for records not delivered so far (lost, or waiting in the spool)."""
+        lost = self._counts["lost"]
+        spool = self._spool
+        pending = spool.pending_records if spool is not None else 0
+        if not lost and not pending:
+            return None
+        parts = []
+        if pending and spool is not None:
+            parts.append(f"{pending} kept in the spool {spool.directory} for the next run")
+        if lost:
+            hint = "" if spool is not None else "; set LLM_MONITOR_SPOOL_DIR to keep them"
+            parts.append(f"{lost} lost{hint}")
+        return lost + pending, f"{self.display_url} ({', '.join(parts)})"
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -254,6 +274,7 @@ class HTTPExporter:
         disk; ``circuit_opened``: times the breaker opened; ``circuit_open_skips``: batches not
         attempted because the circuit was open.
         """
+        self._check_fork()
         out: dict[str, Any] = dict(self._counts)
         out["queued"] = sum(p.records for p in list(self._queue))
         out["circuit_open"] = self._circuit.is_open

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,7 @@ from opentelemetry import trace as trace_api
 from .. import _otel_env
 from .._install import install_hint
 from .._otel_env import OTLPConfig
-from .._secrets import mask_text
+from .._secrets import mask_text, mask_url
 from .._version import __version__
 from ..record import RecordDict
 from ._otel_mapping import (
@@ -267,15 +268,31 @@ class OTelExporter:
                     ok = False
         return ok
 
-    def shutdown(self) -> None:
-        """Flush; shut down what this exporter built (never the application's providers)."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Flush; shut down what this exporter built (never the application's providers), within
+        ``timeout`` seconds when given (the pipeline passes what is left of its shutdown bound)."""
         if self.disabled:
             return
-        self.force_flush()
+        deadline = time.monotonic() + (5.0 if timeout is None else max(0.0, timeout))
         if self._span_exporter is not None:
+            # First: this also stops the retries of an export still running on the worker.
             self._span_exporter.shutdown()
+        self.force_flush(max(0.0, deadline - time.monotonic()))
         if self._owned_meter_provider and self._meter_provider is not None:
-            self._meter_provider.shutdown()
+            millis = max(1, int((deadline - time.monotonic()) * 1000))
+            self._meter_provider.shutdown(timeout_millis=millis)
+
+    def undelivered(self) -> tuple[int, str] | None:
+        """``(records, where)`` for spans the OTLP span exporter could not deliver (None when all were)."""
+        with self._lock:
+            failed = self._counts["spans_failed"]
+        if not failed:
+            return None
+        endpoint = getattr(self._span_exporter, "_endpoint", None)
+        where = (
+            f"OTLP endpoint {mask_url(endpoint)}" if isinstance(endpoint, str) else "the OTLP span exporter"
+        )
+        return failed, f"{where} (lost: OpenTelemetry exporters have no spool)"
 
     @property
     def stats(self) -> dict[str, int]:
@@ -610,7 +627,10 @@ def build_otlp_exporter(
                 span_exporter.shutdown()
             raise
         reader = PeriodicExportingMetricReader(metric_exporter)
-        meter_provider: Any = MeterProvider(resource=resource, metric_readers=[reader])
+        # Shut down by the exporter, within the SDK's bound (not by OpenTelemetry's own atexit hook).
+        meter_provider: Any = MeterProvider(
+            resource=resource, metric_readers=[reader], shutdown_on_exit=False
+        )
     else:
         meter_provider = app_meters
     owned_meters = app_meters is None

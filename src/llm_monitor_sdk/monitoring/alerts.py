@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import _clock
+from .. import _clock, _forksafe
 from ..record import RecordDict
 from .notify import Notifier, alert_text
 from .rules import AlertRule, parse_rules
@@ -427,6 +427,7 @@ class AlertProcessor:
         )
         self._clock = clock
         self._lock = threading.Lock()
+        _forksafe.after_fork(self, _forksafe.fresh_lock)
         self._firing: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, Any]] = {}
         self.fired = 0
         self.resolved = 0

@@ -31,6 +31,8 @@ import threading
 import weakref
 from typing import Any
 
+from .. import _forksafe
+
 logger = logging.getLogger("llm_monitor_sdk.redaction")
 
 #: The distribution and the extra that installs the accelerator.
@@ -213,7 +215,7 @@ _database: Any = None  # the compiled conditions (~0.1 s: once per process), Fal
 def _import() -> Any:
     global _module
     if _module is None:
-        with _load_lock:
+        with _forksafe.critical(), _load_lock:
             if _module is None:
                 try:
                     import hyperscan
@@ -262,7 +264,8 @@ def build() -> Prefilter | None:
     if not hs:
         return None
     if _database is None:
-        with _load_lock:
+        # A fork waits for the compile: Hyperscan's compiler is native code that a fork must not cut.
+        with _forksafe.critical(), _load_lock:
             if _database is None:
                 try:
                     _database = _compile(hs)

@@ -35,6 +35,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _forksafe
 from .._convert import to_jsonable
 from . import _prefilter as _pf
 from ._base import Detector
@@ -253,7 +254,7 @@ class Redactor:
         # (a fork in the child) leaves the redactor as it was, ready to be set up again.
         if self._ready:
             return
-        with self._ready_lock:
+        with _forksafe.critical(), self._ready_lock:
             if self._ready:
                 return
             builtins = _builtins()

@@ -16,10 +16,13 @@ import base64
 import gzip
 import hashlib
 import logging
+import os
 import threading
 from importlib.resources import files
 
 import tiktoken
+
+from .. import _forksafe
 
 __all__ = ["ENCODING_NAMES", "get_encoding", "is_loaded", "preload"]
 
@@ -108,7 +111,8 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     enc = _loaded.get(name)
     if enc is not None:
         return enc
-    with _locks[name]:
+    # A fork waits for a load in progress: the child never inherits a held lock or half a table.
+    with _forksafe.critical(), _locks[name]:
         enc = _loaded.get(name)
         if enc is None:
             enc = _loaded[name] = _build(name)
@@ -150,6 +154,20 @@ def preload(background: bool = True) -> threading.Thread | None:
             )
             _preload_thread.start()
         return _preload_thread
+
+
+def _after_fork_in_child() -> None:
+    # The preload thread does not exist in the child; fresh locks, and a preload may start again.
+    global _locks, _preload_lock, _preload_thread, _preload_started
+    _locks = {name: threading.Lock() for name in ENCODING_NAMES}
+    _preload_lock = threading.Lock()
+    if _preload_thread is not None and not is_loaded():
+        _preload_thread = None
+        _preload_started = False
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def is_loaded() -> bool:
