@@ -120,7 +120,9 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
     common.print_header("llm-monitor-sdk: GIL share of a CPU-bound application thread")
-    print(f"{rounds} rounds x {seconds:g} s per side, {args.rate:g} openai chat calls/s, default configuration\n")
+    print(
+        f"{rounds} rounds x {seconds:g} s per side, {args.rate:g} openai chat calls/s, default configuration\n"
+    )
     samples: dict[str, list[dict[str, float]]] = {"on": [], "off": []}
     ratios = []
     for n in range(rounds):

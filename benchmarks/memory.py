@@ -7,7 +7,8 @@ Each sample is a fresh interpreter that builds an OpenAI client on the in-proces
 ``lm.instrument()`` with the default configuration (JSONL exporter, redaction on) or not at all,
 makes the calls, flushes, collects garbage and reads ``VmRSS`` and ``VmHWM`` (peak) from
 ``/proc/self/status``. Both sides import the fake provider, so the difference is what the SDK
-itself adds. On and off alternate (the order flips every round); medians are reported.
+itself adds. A third side runs with redaction off (``redact=False``), to show its share. The sides
+alternate (the order flips every round); medians are reported.
 
 It also prints which bundled tokenizers the instrumented process has loaded (none is expected: no
 record needed an estimate) and the wall time of the first call after ``instrument()``.
@@ -48,12 +49,14 @@ gc.collect()
 before = status("VmRSS")
 if mode == "on":
     lm.instrument()
+elif mode == "on-redact-off":
+    lm.instrument(redact=False)
 t0 = time.perf_counter()
 client.chat.completions.create(model="gpt-4o-mini", messages=messages)
 first_ms = (time.perf_counter() - t0) * 1e3
 for _ in range(calls - 1):
     client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-flushed = lm.flush(60) if mode == "on" else True
+flushed = lm.flush(60) if mode != "off" else True
 time.sleep(0.5)  # background loaders (price table) settle
 gc.collect()
 encodings = sys.modules.get("llm_monitor_sdk.tokens._encodings")
@@ -62,7 +65,7 @@ print(json.dumps({
     "before": before, "rss": status("VmRSS"), "peak": status("VmHWM"), "first_ms": first_ms,
     "loaded": loaded, "tiktoken_imported": "tiktoken" in sys.modules, "flushed": flushed,
 }))
-if mode == "on":
+if mode != "off":
     lm.shutdown()
 """
 
@@ -97,9 +100,10 @@ def main() -> None:
     common.print_header("llm-monitor-sdk: memory (RSS) with the SDK on vs off")
     print(f"{rounds} fresh processes per side, {calls:,} openai chat calls each (usage reported)\n")
     sample("off", 2, env)  # warm the bytecode cache
-    samples: dict[str, list[dict[str, object]]] = {"on": [], "off": []}
+    modes = ("on", "off", "on-redact-off")
+    samples: dict[str, list[dict[str, object]]] = {mode: [] for mode in modes}
     for n in range(rounds):
-        for mode in ("on", "off") if n % 2 == 0 else ("off", "on"):
+        for mode in modes if n % 2 == 0 else modes[::-1]:
             samples[mode].append(sample(mode, calls, env))
 
     def med(mode: str, key: str) -> float:
@@ -112,16 +116,27 @@ def main() -> None:
         ("peak RSS (VmHWM) MB", "peak"),
         ("first call after instrument() ms", "first_ms"),
     ):
-        on, off = med("on", key), med("off", key)
-        rows.append([label, off, on, on - off])
-    growth_on = med("on", "rss") - med("on", "before")
-    growth_off = med("off", "rss") - med("off", "before")
-    rows.append(["RSS growth during the run MB", growth_off, growth_on, growth_on - growth_off])
-    common.print_table(["median", "off", "on", "on - off"], rows)
+        on, off, bare = med("on", key), med("off", key), med("on-redact-off", key)
+        rows.append([label, off, on, on - off, bare, bare - off])
+    growth = {mode: med(mode, "rss") - med(mode, "before") for mode in modes}
+    rows.append(
+        [
+            "RSS growth during the run MB",
+            growth["off"],
+            growth["on"],
+            growth["on"] - growth["off"],
+            growth["on-redact-off"],
+            growth["on-redact-off"] - growth["off"],
+        ]
+    )
+    headers = ["median", "off", "on (defaults)", "on - off", "on, redact off", "on, redact off - off"]
+    common.print_table(headers, rows)
     loaded = sorted({name for s in samples["on"] for name in s["loaded"]})  # type: ignore[attr-defined]
     imported = any(s["tiktoken_imported"] for s in samples["on"])
     print(f"tokenizers loaded with the SDK on: {', '.join(loaded) or 'none'} (tiktoken imported: {imported})")
-    print(f"SDK on adds {med('on', 'rss') - med('off', 'rss'):.1f} MB RSS after {calls:,} calls (target <= 5 MB)")
+    print(
+        f"SDK on adds {med('on', 'rss') - med('off', 'rss'):.1f} MB RSS after {calls:,} calls (target <= 5 MB)"
+    )
 
 
 if __name__ == "__main__":
