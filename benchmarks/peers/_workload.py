@@ -139,6 +139,7 @@ class _Peer:
         self.openai: Any = None
         self.flush: Callable[[], None] = lambda: None
         self.count: Callable[[], int] = lambda: 0
+        self.span_names: dict[str, int] = {}
 
 
 def _otel_provider(peer: _Peer) -> Any:
@@ -150,6 +151,7 @@ def _otel_provider(peer: _Peer) -> Any:
     provider.add_span_processor(BatchSpanProcessor(exporter))  # defaults: 2,048-span queue, 5 s
     peer.flush = lambda: provider.force_flush(120_000) and None
     peer.count = lambda: exporter.names.get(_span_name(exporter), 0)
+    peer.span_names = exporter.names
     return provider
 
 
@@ -181,8 +183,21 @@ def setup(name: str) -> _Peer:
     elif name == "openlit":
         import openlit
 
-        provider = _otel_provider(peer)
-        openlit.init(tracer=provider.get_tracer("openlit"), disable_metrics=True, collect_gpu_stats=False)
+        from opentelemetry import _logs, trace
+        from opentelemetry.sdk._logs import LoggerProvider
+
+        # openlit.init() reuses already configured global providers. Without them it prints every
+        # span and event to stdout; here spans go to the counting exporter and events nowhere
+        # (a LoggerProvider without processors). Metrics would need a collector: off.
+        trace.set_tracer_provider(_otel_provider(peer))
+        _logs.set_logger_provider(LoggerProvider())
+        # Its price table would be fetched from the network at init: a local one instead.
+        import tempfile
+
+        prices = os.path.join(tempfile.mkdtemp(), "pricing.json")
+        with open(prices, "w", encoding="utf-8") as handle:
+            json.dump({"chat": {MODEL: {"promptPrice": 0.00015, "completionPrice": 0.0006}}}, handle)
+        openlit.init(disable_metrics=True, pricing_json=prices)
     elif name == "langfuse":
         from langfuse import Langfuse
 
@@ -367,6 +382,7 @@ def main() -> None:
     result["burst_calls"] = per_thread * 4
     result["delivered"] = peer.count() - before
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["span_names"] = peer.span_names
     result["python"] = sys.version.split()[0]
     print(json.dumps(result))
     sys.stdout.flush()

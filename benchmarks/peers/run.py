@@ -43,7 +43,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
-OPENAI = "openai==3.57.0"
+OPENAI = "openai==2.54.0"  # openlit 1.45 requires openai < 3; every environment gets the same release
 
 #: name -> (what is measured, pinned requirements besides openai, note)
 PEERS: dict[str, tuple[str, list[str], str]] = {
@@ -66,7 +66,7 @@ PEERS: dict[str, tuple[str, list[str], str]] = {
             "opentelemetry-sdk==1.45.2",
             "httpx==0.29.0",
         ],
-        "needs `httpx` (openai 3.x uses httpx2) and util-genai <= 1.1b0 (1.2b0+ lack `instruments`): pinned",
+        "needs `httpx` (openai here uses httpx2) and util-genai <= 1.1b0 (1.2b0+ lack `instruments`): pinned",
     ),
     "openllmetry": (
         "OpenLLMetry opentelemetry-instrumentation-openai `OpenAIInstrumentor().instrument()`",
@@ -84,9 +84,23 @@ PEERS: dict[str, tuple[str, list[str], str]] = {
         "",
     ),
     "openlit": (
-        "OpenLIT `openlit.init(tracer=...)`",
-        ["openlit==1.45.0"],
-        "",
+        "OpenLIT `openlit.init(disable_metrics=True, pricing_json=<local file>)` over global providers",
+        [
+            "openlit==1.45.0",
+            "opentelemetry-api==1.45.1",
+            "opentelemetry-sdk==1.45.1",
+            "opentelemetry-instrumentation==0.66b1",
+            "opentelemetry-semantic-conventions==0.66b1",
+            *(
+                f"opentelemetry-instrumentation-{name}==0.66b1"
+                for name in (
+                    "aiohttp-client asgi django falcon fastapi flask httpx pyramid requests starlette tornado urllib"
+                    " urllib3"
+                ).split()
+            ),
+        ],
+        "requires openai < 3; OTel set pinned (pip backtracks otherwise); its price table is fetched"
+        " from the network at init: a local file given",
     ),
 }
 
