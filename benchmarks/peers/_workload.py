@@ -182,7 +182,6 @@ def setup(name: str) -> _Peer:
         OpenAIInstrumentor().instrument(tracer_provider=_otel_provider(peer))
     elif name == "openlit":
         import openlit
-
         from opentelemetry import _logs, trace
         from opentelemetry.sdk._logs import LoggerProvider
 

@@ -93,10 +93,21 @@ PEERS: dict[str, tuple[str, list[str], str]] = {
             "opentelemetry-semantic-conventions==0.66b1",
             *(
                 f"opentelemetry-instrumentation-{name}==0.66b1"
-                for name in (
-                    "aiohttp-client asgi django falcon fastapi flask httpx pyramid requests starlette tornado urllib"
-                    " urllib3"
-                ).split()
+                for name in [
+                    "aiohttp-client",
+                    "asgi",
+                    "django",
+                    "falcon",
+                    "fastapi",
+                    "flask",
+                    "httpx",
+                    "pyramid",
+                    "requests",
+                    "starlette",
+                    "tornado",
+                    "urllib",
+                    "urllib3",
+                ]
             ),
         ],
         "requires openai < 3; OTel set pinned (pip backtracks otherwise); its price table is fetched"
