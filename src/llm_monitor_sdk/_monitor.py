@@ -232,17 +232,22 @@ class Monitor:
         return detach
 
     def _preload(self) -> None:
-        # Heavy tables load off the caller's thread (budgets need the tokenizer on the caller's
-        # thread). Even importing the token counter (tiktoken, ~30 ms) happens on the daemon thread.
+        # Heavy tables load off the caller's thread. Even importing the token counter (tiktoken,
+        # ~30 ms) happens on the daemon thread, and only when budgets are configured.
         with guard("monitor.preload"):
             _import_shared_http_library()
             threading.Thread(target=self._preload_tables, name="llm-monitor-preload", daemon=True).start()
 
     def _preload_tables(self) -> None:
         with guard("monitor.preload"), _forksafe.critical():
-            from . import tokens
+            if self.budget is not None:
+                # Budgets count every request's tokens on the caller's thread (the worst case is
+                # reserved before the call), so their encodings load now rather than in a call.
+                # Without budgets nothing is loaded: an encoding (~50 MB each) is loaded on the
+                # export worker by the first record that needs an estimate, and only that one.
+                from . import tokens
 
-            tokens.preload(background=True)
+                tokens.preload(background=True)
             if self.prices is not None:
                 self.prices.preload(background=True)
 

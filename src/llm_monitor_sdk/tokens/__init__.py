@@ -1,8 +1,9 @@
 """Offline token counting: bundled OpenAI BPE files, estimates for Anthropic and Gemini.
 
-``count_text`` and ``count_messages`` never touch the network. The encodings load lazily (~0.4 s for both)
-the first time they are needed; call ``preload()`` early (``instrument()`` does) to load them on a daemon
-thread instead. See ``docs/tokens-and-pricing.md`` for the counting rules.
+``count_text`` and ``count_messages`` never touch the network. Each encoding loads lazily (~0.4 s and
+~105 MB for both) the first time it is needed; ``preload()`` loads them on a daemon thread instead
+(``instrument()`` does so only when budgets are configured, as those count on the caller's thread).
+See ``docs/tokens-and-pricing.md`` for the counting rules.
 """
 
 from ._counting import (
