@@ -239,8 +239,9 @@ def test_a_flood_against_a_blocked_evaluator_is_bounded_and_counted(fake_provide
         assert stats["evaluators"]["stuck"]["dropped"] == 300 - 10
         other_dropped = stats["evaluators"]["prompt_injection"]["dropped"]
         assert stats["dropped"] == 290 + other_dropped
-        # the other lane kept working while this one was stuck (its own small queue may drop in bursts)
-        assert pool.lanes[0].wait_idle(time.monotonic() + 10)
+        # the built-in heuristic runs inline on the export worker: it kept working while the lane was
+        # stuck, and never drops
+        assert [lane.name for lane in pool.lanes] == ["stuck"] and other_dropped == 0
         assert lm.get_monitor().pipeline.flush(10)
         assert len(monitored.evaluations("prompt_injection")) == 301 - other_dropped > 0
         assert len(monitored.records("llm_call")) == 301

@@ -7,9 +7,12 @@ with the same rate picks the same traces), and the picked evaluators get one cop
 through a bounded queue. The worker never waits: a full queue drops the task and counts it. The
 call's own record goes on to the exporters untouched, so it is exported first, never delayed.
 
-Evaluators run on the pool's threads, one *lane* per evaluator (the built-in heuristics share one
-lane: they take microseconds). A lane has its own bounded queue and thread, so a slow or stuck
-evaluator only fills (and drops from) its own queue. Results go back through ``host.submit()`` as
+Evaluators that share the record (``shares_record = True``: the built-in heuristics and reference
+metrics, bounded and taking microseconds) run inline, on the export worker, right after the call's
+record passed: handing them to a thread of their own cost more (GIL hand-overs with cold caches,
+about 40 µs a record) than running them. Every other evaluator runs on the pool's threads, one
+*lane* per evaluator: a lane has its own bounded queue and thread, so a slow or stuck evaluator only
+fills (and drops from) its own queue. Results go back through ``host.submit()`` as
 ``kind="evaluation"`` records, with the call's ``trace_id``, the call's ``span_id`` as
 ``parent_span_id`` and ``target`` naming the call. Every LLM call an evaluator makes runs inside
 ``context(feature="llm-monitor-judge", metadata={"llm_monitor.judge": name})``: it is recorded as
@@ -253,10 +256,9 @@ class EvaluationProcessor:
         if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
             raise ValueError(f"evaluation queue_size must be a positive int, not {queue_size!r}")
         self.entries = [_Entry(e) for e in evaluators]
-        shared = [e for e in self.entries if e.shares]
+        #: Run inline on the export worker (see the module docstring).
+        self.inline = [e for e in self.entries if e.shares]
         lanes: list[_Lane] = []
-        if shared:
-            lanes.append(_Lane("heuristics", shared, self, queue_size))
         for entry in self.entries:
             if not entry.shares:
                 lanes.append(_Lane(entry.name, [entry], self, queue_size))
@@ -313,6 +315,10 @@ class EvaluationProcessor:
             "span_id": record.get("span_id"),
             "scope": {name: record.get(name) for name in _SCOPE_FIELDS if record.get(name) is not None},
         }
+        for entry in self.inline:
+            if entry in picked:
+                entry.sampled += 1
+                self._run_entry(entry, snapshot, raw, link)
         for lane in self.lanes:
             entries = [e for e in picked if e in lane.entries]
             if not entries:
@@ -328,16 +334,19 @@ class EvaluationProcessor:
     def run_task(self, task: _Task) -> None:
         """Run a task's evaluators and submit their results (on a lane thread)."""
         for entry in task.entries:
-            if entry.raw:
-                if task.raw is None:  # redaction order changed under us: never fall back to raw-less
-                    entry.skipped["no_raw_copy"] += 1
-                    continue
-                record = task.raw
-            else:
-                record = task.record
-            if not entry.shares:
-                record = copy_json(record)  # the evaluator may change its copy; others must not see it
-            self._run_one(entry, record, task.link)
+            self._run_entry(entry, task.record, task.raw, task.link)
+
+    def _run_entry(
+        self, entry: _Entry, record: dict[str, Any], raw: dict[str, Any] | None, link: dict[str, Any]
+    ) -> None:
+        if entry.raw:
+            if raw is None:  # redaction order changed under us: never fall back to raw-less
+                entry.skipped["no_raw_copy"] += 1
+                return
+            record = raw
+        if not entry.shares:
+            record = copy_json(record)  # the evaluator may change its copy; others must not see it
+        self._run_one(entry, record, link)
 
     def _run_one(self, entry: _Entry, record: dict[str, Any], link: dict[str, Any]) -> None:
         started = self._clock()
