@@ -67,3 +67,23 @@ def test_a_pre_existing_database_others_can_read_is_logged_once(
     warnings = [r.getMessage() for r in caplog.records if "can be read by other users" in r.getMessage()]
     assert len(warnings) == 1 and str(db) in warnings[0] and "644" in warnings[0]
     guard.close()
+
+
+def test_a_symlink_at_the_database_path_is_refused_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.db"
+    target.write_bytes(b"")
+    link = tmp_path / "budget.db"
+    link.symlink_to(target)
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        build_guard("user:daily=1", store=f"sqlite:///{link}")
+    # Planted after the store was configured: the first use refuses it; the budget's store-error
+    # policy applies (here the default, fail open: the call goes ahead, counted as a store error).
+    db = tmp_path / "later.db"
+    guard = build_guard("user:daily=1", store=f"sqlite:///{db}")
+    assert guard is not None
+    other = tmp_path / "other.db"
+    other.write_bytes(b"")
+    db.symlink_to(other)
+    guard.reserve({"user": "alice"}, 0.01)
+    assert other.read_bytes() == b""  # nothing was written through the link
+    assert db.is_symlink()

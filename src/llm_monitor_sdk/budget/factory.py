@@ -8,6 +8,7 @@ error: stores connect lazily and the failure policy decides at call time.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,7 +54,13 @@ def open_ledger(
             )
         from .store_sqlite import SQLiteLedger
 
-        return SQLiteLedger(text[len("sqlite:///") :])
+        path = text[len("sqlite:///") :]
+        if os.path.islink(path):
+            raise ValueError(
+                f"{variable}={shown!r}: {path} is a symbolic link; the budget store never follows one "
+                "(it holds user ids and spend): point the variable at the real file"
+            )
+        return SQLiteLedger(path)
     if scheme in ("redis", "rediss", "unix"):
         parts = urlsplit(text)
         if scheme != "unix" and not parts.hostname:

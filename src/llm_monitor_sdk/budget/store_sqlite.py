@@ -126,6 +126,11 @@ class SQLiteLedger:
                 self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
             )
         except FileExistsError:
+            if os.path.islink(self.path):  # planted after instrument() checked the path
+                raise OSError(
+                    f"budget store {self.path} is a symbolic link; refusing to follow it (it would hold "
+                    "user ids and spend wherever it points)"
+                ) from None
             if not self._checked_mode:
                 self._checked_mode = True
                 try:
