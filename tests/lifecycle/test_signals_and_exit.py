@@ -184,6 +184,48 @@ def test_exit_with_a_collector_that_never_answers_is_bounded_and_says_what_was_l
         assert "lost" in lines[0]
 
 
+ONE_OTLP_CALL_THEN_EXIT = (
+    PRELUDE
+    + """
+lm.instrument(["openai"], exporters=["otlp"], redact=False, flush_interval=0.05)
+call(FakeProvider(text="reply").openai_client(in_process=True), "only")
+time.sleep(0.5)  # the span is in the OTLP exporter's request, which the collector never answers
+print("exiting", flush=True)
+"""
+)
+
+
+def test_exit_with_an_otlp_collector_that_never_answers_names_the_span_in_flight(tmp_path):
+    collector = SilentCollector()
+    extra = {
+        "LLM_MONITOR_SHUTDOWN_TIMEOUT": str(BOUND),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url.rstrip("/"),
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    try:
+        proc = start_script(tmp_path, ONE_OTLP_CALL_THEN_EXIT, script_env(tmp_path, **extra))
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            assert proc.stdout.readline() == "exiting\n"
+            began = time.monotonic()
+            proc.wait(timeout=30)
+            took = time.monotonic() - began
+            err = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        collector.close()
+    assert proc.returncode == 0, err
+    assert took < BOUND + MARGIN, err
+    # The export was still waiting for an answer at exit: not failed yet, but not delivered either.
+    warnings = [line for line in err.splitlines() if "could not be delivered" in line]
+    assert len(warnings) == 1, err
+    assert "1 records could not be delivered" in warnings[0] and "OTLP endpoint" in warnings[0], err
+    assert "lost" in warnings[0]
+
+
 class _StuckExporter:
     """An exporter whose ``export`` blocks until ``shutdown`` (a sink that hangs)."""
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from .. import _otel_env
+from .. import _forksafe, _otel_env
 from .._install import install_hint
 from .._otel_env import OTLPConfig
 from .._secrets import mask_text, mask_url
@@ -151,6 +151,9 @@ class OTelExporter:
         disabled: bool | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        #: Spans inside a span-exporter call that has not returned (counted as undelivered at exit).
+        self._in_flight = 0
+        _forksafe.after_fork(self, OTelExporter._after_fork)
         self._counts = dict.fromkeys(
             ("spans_exported", "spans_failed", "spans_no_provider", "records_invalid", "spans_disabled"), 0
         )
@@ -282,10 +285,17 @@ class OTelExporter:
             millis = max(1, int((deadline - time.monotonic()) * 1000))
             self._meter_provider.shutdown(timeout_millis=millis)
 
+    def _after_fork(self) -> None:
+        # The parent's export in progress (and a lock its worker may have held) stay in the parent.
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
     def undelivered(self) -> tuple[int, str] | None:
-        """``(records, where)`` for spans the OTLP span exporter could not deliver (None when all were)."""
+        """``(records, where)`` for spans the OTLP span exporter could not deliver (None when all were):
+        those whose export failed, and those still in an export that has not returned (at exit, an
+        endpoint that never answers holds them until the process is gone)."""
         with self._lock:
-            failed = self._counts["spans_failed"]
+            failed = self._counts["spans_failed"] + self._in_flight
         if not failed:
             return None
         endpoint = getattr(self._span_exporter, "_endpoint", None)
@@ -367,11 +377,16 @@ class OTelExporter:
         failed = 0
         for start in range(0, len(spans), self.max_export_batch):
             chunk = spans[start : start + self.max_export_batch]
+            with self._lock:
+                self._in_flight += len(chunk)
             try:
                 result = self._span_exporter.export(chunk)
             except Exception as exc:
                 logger.debug("llm-monitor: span exporter raised: %s", mask_text(repr(exc)))
                 result = SpanExportResult.FAILURE
+            finally:
+                with self._lock:
+                    self._in_flight -= len(chunk)
             if result is SpanExportResult.SUCCESS:
                 self._count("spans_exported", len(chunk))
             else:
