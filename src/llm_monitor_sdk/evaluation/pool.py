@@ -315,10 +315,11 @@ class EvaluationProcessor:
             "span_id": record.get("span_id"),
             "scope": {name: record.get(name) for name in _SCOPE_FIELDS if record.get(name) is not None},
         }
+        stamps: list[str] = []
         for entry in self.inline:
             if entry in picked:
                 entry.sampled += 1
-                self._run_entry(entry, snapshot, raw, link)
+                self._run_entry(entry, snapshot, raw, link, stamps)
         for lane in self.lanes:
             entries = [e for e in picked if e in lane.entries]
             if not entries:
@@ -337,7 +338,12 @@ class EvaluationProcessor:
             self._run_entry(entry, task.record, task.raw, task.link)
 
     def _run_entry(
-        self, entry: _Entry, record: dict[str, Any], raw: dict[str, Any] | None, link: dict[str, Any]
+        self,
+        entry: _Entry,
+        record: dict[str, Any],
+        raw: dict[str, Any] | None,
+        link: dict[str, Any],
+        stamps: list[str] | None = None,
     ) -> None:
         if entry.raw:
             if raw is None:  # redaction order changed under us: never fall back to raw-less
@@ -346,10 +352,19 @@ class EvaluationProcessor:
             record = raw
         if not entry.shares:
             record = copy_json(record)  # the evaluator may change its copy; others must not see it
-        self._run_one(entry, record, link)
+        self._run_one(entry, record, link, stamps)
 
-    def _run_one(self, entry: _Entry, record: dict[str, Any], link: dict[str, Any]) -> None:
-        started = self._clock()
+    def _run_one(
+        self,
+        entry: _Entry,
+        record: dict[str, Any],
+        link: dict[str, Any],
+        stamps: list[str] | None = None,
+    ) -> None:
+        """Run one evaluator and queue its results. ``stamps``: the ``[started_at, ended_at]`` shared by
+        the evaluators run inline for one record (filled by the first that has a result: they run
+        within microseconds of each other, one clock read and one ISO string serve them all)."""
+        started = self._clock() if stamps is None else 0.0
         t0 = time.perf_counter()
         results = None
         try:
@@ -376,22 +391,28 @@ class EvaluationProcessor:
             entry.latency.add(elapsed_ms)
         if not results:
             return
-        ended = self._clock()
-        for evaluation in results:
-            self._emit(entry, evaluation.as_dict(entry.source), link, started, ended)
-
-    def _emit(
-        self, entry: _Entry, evaluation: dict[str, Any], link: dict[str, Any], started: float, ended: float
-    ) -> None:
         from .._records import iso
 
+        if stamps is None:
+            times = [iso(started), iso(self._clock())]
+        else:
+            if not stamps:
+                now = iso(self._clock())
+                stamps += (now, now)
+            times = stamps
+        for evaluation in results:
+            self._emit(entry, evaluation.as_dict(entry.source), link, times[0], times[1])
+
+    def _emit(
+        self, entry: _Entry, evaluation: dict[str, Any], link: dict[str, Any], started: str, ended: str
+    ) -> None:
         record: dict[str, Any] = {
             "schema_version": 1,
             "kind": "evaluation",
             "trace_id": link["trace_id"],
             "parent_span_id": link["span_id"],
-            "started_at": iso(started),
-            "ended_at": iso(ended),
+            "started_at": started,
+            "ended_at": ended,
             "target": {
                 "record_id": link["record_id"],
                 "response_id": link["response_id"],

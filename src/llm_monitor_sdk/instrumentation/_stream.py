@@ -14,7 +14,7 @@ reading the chunks happens on the export worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import wrapt
@@ -60,8 +60,15 @@ class _StreamProxyBase(wrapt.BaseObjectProxy):
 class SyncStreamProxy(_StreamProxyBase):
     """Proxy for a sync stream or lazy generator of chunks."""
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # A ``for`` loop gets a generator over the step: its ``__next__`` is C, where the proxy's own
+        # is a Python method reached through wrapt's slot (about 0.12 µs per chunk more). The provider
+        # SDKs' streams do the same (``Stream.__iter__`` is a generator), and ``next(proxy)`` keeps
+        # working: both advance the one underlying iterator through the same step.
+        step = self._self_next
+        if step is None:
+            step = self._self_next = self._stepper()
+        return _drive(step)
 
     def __next__(self) -> Any:
         step = self._self_next
@@ -130,6 +137,16 @@ class SyncStreamProxy(_StreamProxyBase):
             return close() if close is not None else None
         finally:
             self._self_call.finish(complete=False)
+
+
+def _drive(step: Callable[[], Any]) -> Iterator[Any]:
+    """The chunks ``step`` returns until it raises ``StopIteration`` (it has finished the call then)."""
+    while True:
+        try:
+            chunk = step()
+        except StopIteration:
+            return
+        yield chunk
 
 
 class AsyncStreamProxy(_StreamProxyBase):
