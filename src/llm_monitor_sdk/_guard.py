@@ -29,8 +29,9 @@ _counts: Counter[str] = Counter()
 _lock = threading.RLock()
 
 
-def report_internal_error(where: str, exc: BaseException) -> None:
-    """Count an internal error under ``where`` and log it the first time that kind happens."""
+def report_internal_error(where: str, exc: BaseException, *, traceback: bool = True) -> None:
+    """Count an internal error under ``where`` and log it the first time that kind happens
+    (``traceback=False``: the message alone, for conditions outside the SDK such as a refused export)."""
     kind = f"{where}:{type(exc).__name__}"
     with _lock:
         _counts[kind] += 1
@@ -41,7 +42,10 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         except Exception:  # an exception whose repr is broken
             message = type(exc).__name__
         logger.warning(
-            "llm_monitor_sdk internal error in %s (logged once per kind): %s", where, message, exc_info=exc
+            "llm_monitor_sdk internal error in %s (logged once per kind): %s",
+            where,
+            message,
+            exc_info=exc if traceback else None,
         )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._guard import guard, report_internal_error
-from .exporters._base import Exporter, RecordBatch
+from .exporters._base import DeliveryError, Exporter, RecordBatch
 
 logger = logging.getLogger("llm_monitor_sdk")
 
@@ -402,7 +402,7 @@ class Pipeline:
                 # Counted per exporter and reported through the guard (logged once per kind).
                 counters.failed += len(batch)
                 counters.last_error = repr(exc)
-                report_internal_error(f"exporter.{name}", exc)
+                report_internal_error(f"exporter.{name}", exc, traceback=not isinstance(exc, DeliveryError))
             else:
                 counters.exported += len(batch)
 

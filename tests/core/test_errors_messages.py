@@ -232,3 +232,41 @@ def test_a_drop_from_a_finalizer_is_announced_by_the_worker(caplog: pytest.LogCa
     finally:
         exporter.gate.set()
         pipeline.shutdown(5)
+
+
+class _Refusing:
+    """An exporter whose endpoint refuses every batch (``DeliveryError``) or that has a bug."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.name = "refusing"
+        self.exc = exc
+
+    def export(self, records: Any) -> None:
+        raise self.exc
+
+    def shutdown(self) -> None:
+        pass
+
+
+@pytest.mark.internal_errors_expected
+@pytest.mark.loose_records
+@pytest.mark.parametrize("bug", [False, True], ids=["endpoint-refused", "exporter-bug"])
+def test_a_refused_export_is_logged_once_without_a_traceback(
+    caplog: pytest.LogCaptureFixture, bug: bool
+) -> None:
+    exc: Exception = (
+        RuntimeError("bug in the exporter") if bug else lm.exporters.DeliveryError("endpoint said 503")
+    )
+    pipeline = Pipeline([_Refusing(exc)], lambda items: list(items), batch_size=1, flush_interval=0.01)
+    try:
+        with caplog.at_level(logging.WARNING, logger="llm_monitor_sdk"):
+            for n in range(3):
+                pipeline.submit({"n": n})
+            assert not pipeline.flush(5)  # nothing was delivered
+    finally:
+        pipeline.shutdown(5)
+    logged = [r for r in caplog.records if "exporter.refusing" in r.getMessage()]
+    assert len(logged) == 1  # once per kind, not per batch
+    assert pipeline.counters["refusing"].failed == 3
+    # The endpoint's condition is not an SDK fault: no traceback; a real bug keeps its traceback.
+    assert (logged[0].exc_info is not None) is bug

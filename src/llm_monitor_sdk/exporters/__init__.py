@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import Exporter, RecordBatch
+from ._base import DeliveryError, Exporter, RecordBatch
 from .console import ConsoleExporter
 from .jsonl import JSONLExporter
 from .memory import InMemoryExporter
@@ -96,6 +96,7 @@ def build_exporters(settings: Settings) -> list[Any]:
 
 __all__ = [
     "ConsoleExporter",
+    "DeliveryError",
     "Exporter",
     "HTTPExporter",
     "InMemoryExporter",

@@ -33,6 +33,14 @@ class Exporter(Protocol):
         """Flush what is buffered and release files, sockets and threads. Called once."""
 
 
+class DeliveryError(RuntimeError):
+    """An exporter could not deliver a batch (an endpoint that refused or failed it).
+
+    Raised from ``export()``: the pipeline counts the batch as failed and logs it once per exporter,
+    without a traceback (it is the endpoint's condition, not a fault in the SDK).
+    """
+
+
 class _NeedsRepair(Exception):
     """Raised from the encoders' ``default`` hook when a value can only be written as a marker."""
 

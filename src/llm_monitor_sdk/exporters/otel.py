@@ -54,6 +54,7 @@ from .._otel_env import OTLPConfig
 from .._secrets import mask_text, mask_url
 from .._version import __version__
 from ..record import RecordDict
+from ._base import DeliveryError
 from ._otel_mapping import (
     DURATION_BUCKETS,
     TOKEN_BUCKETS,
@@ -234,7 +235,7 @@ class OTelExporter:
         """Turn a batch into spans and metric points and hand the spans on.
 
         Raises:
-            RuntimeError: the direct OTLP export of some spans failed (they are counted too).
+            DeliveryError: the direct OTLP export of some spans failed (they are counted too).
         """
         if self.disabled:
             self._count("spans_disabled", len(records))
@@ -393,7 +394,7 @@ class OTelExporter:
                 failed += len(chunk)
         if failed:
             self._count("spans_failed", failed)
-            raise RuntimeError(f"OTLP span export failed for {failed} of {len(spans)} spans")
+            raise DeliveryError(f"OTLP span export failed for {failed} of {len(spans)} spans")
 
     # ------------------------------------------------------------------ metrics
 
