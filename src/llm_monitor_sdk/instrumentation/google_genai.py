@@ -480,13 +480,20 @@ def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
             if not request_id_known:
                 http = values["sdk_http_response"]
                 headers = http.__dict__["headers"] if http is not None else None
-            text = (
-                _only_text(values)
-                if (
-                    model == last_model and ident == last_id and (request_id_known or headers == last_headers)
-                )
-                else None
-            )
+            text = None
+            if model == last_model and ident == last_id and (request_id_known or headers == last_headers):
+                # The only content is one plain text part of candidate 0 (inline: every chunk runs this).
+                candidates = values["candidates"]
+                if values["prompt_feedback"] is None and candidates and len(candidates) == 1:
+                    candidate = candidates[0].__dict__
+                    content = candidate["content"]
+                    if candidate["finish_reason"] is None and not candidate["index"] and content is not None:
+                        parts = content.parts
+                        if parts and len(parts) == 1:
+                            part = parts[0]
+                            value = part.text
+                            if type(value) is str and not part.thought:
+                                text = value
         except (AttributeError, KeyError, TypeError, IndexError):
             last_model = UNSET
             pending = None
@@ -510,25 +517,6 @@ def _text_sink(chunks: list[Any]) -> Callable[[Any], None]:
             append(text)
 
     return keep
-
-
-def _only_text(values: dict[str, Any]) -> str | None:
-    """The text of a chunk (its ``__dict__``) whose only content is one plain text part, else None."""
-    if values["prompt_feedback"] is not None:
-        return None
-    candidates = values["candidates"]
-    if not candidates or len(candidates) != 1:
-        return None
-    candidate = candidates[0].__dict__
-    content = candidate["content"]
-    if candidate["finish_reason"] is not None or candidate["index"] or content is None:
-        return None
-    parts = content.parts  # one field: a plain attribute read is cheaper than ``__dict__`` plus a lookup
-    if not parts or len(parts) != 1:
-        return None
-    part = parts[0]
-    text = part.text
-    return text if type(text) is str and not part.thought else None
 
 
 def _merge(parts: list[dict[str, Any]], part: dict[str, Any]) -> None:
