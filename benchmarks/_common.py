@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -240,3 +242,9 @@ def run_async_batches(
 def python() -> str:
     """The running interpreter (child processes use the same one)."""
     return sys.executable
+
+
+def run_child(script: str, args: Sequence[str], env: dict[str, str]) -> Any:
+    """Run ``script`` in a fresh interpreter with ``args``; the JSON its last line of output prints."""
+    out = subprocess.run([python(), "-c", script, *args], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

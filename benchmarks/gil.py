@@ -19,9 +19,7 @@ SDK adds there (its hot path and its export worker) is GIL time the CPU thread c
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -103,14 +101,7 @@ print(json.dumps(result))
 
 def sample(mode: str, seconds: float, rate: float, env: dict[str, str]) -> dict[str, float]:
     """One fresh interpreter's counts for ``mode`` ``on`` or ``off``."""
-    out = subprocess.run(
-        [common.python(), "-c", _CHILD, mode, str(seconds), str(rate), common.REPLY_TEXT],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(_CHILD, [mode, str(seconds), str(rate), common.REPLY_TEXT], env)
 
 
 def main() -> None:

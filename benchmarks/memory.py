@@ -16,9 +16,7 @@ record needed an estimate) and the wall time of the first call after ``instrumen
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -72,14 +70,7 @@ if mode != "off":
 
 def sample(mode: str, calls: int, env: dict[str, str]) -> dict[str, object]:
     """One fresh interpreter's memory figures (MB) for ``mode`` ``on`` or ``off``."""
-    out = subprocess.run(
-        [common.python(), "-c", _CHILD, mode, str(calls)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(_CHILD, [mode, str(calls)], env)
 
 
 def main() -> None:

@@ -11,9 +11,7 @@ the provider imports for scale.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -56,14 +54,7 @@ def patched_modules(providers: list[str]) -> list[str]:
 
 def sample(modules: list[str], env: dict[str, str]) -> dict[str, float]:
     """One fresh interpreter's timings, in seconds."""
-    out = subprocess.run(
-        [common.python(), "-c", _CHILD, ",".join(modules)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(_CHILD, [",".join(modules)], env)
 
 
 def main() -> None:

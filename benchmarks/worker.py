@@ -68,11 +68,11 @@ def stages(all_calls: list[Any], path: str, warm: int = 200) -> list[list[Any]]:
 
     monitor = lm.instrument(**_settings(path))
     _warm(monitor)
-    pool_evaluators = resolve_evaluators(EVALUATORS)
+    evaluators = resolve_evaluators(EVALUATORS)
     cost: dict[str, float] = {}
     for calls in (all_calls[:warm], all_calls[warm:]):
         cost.clear()
-        n = _stage_pass(monitor, calls, cost, pool_evaluators)
+        n = _stage_pass(monitor, calls, cost, evaluators)
     lm.uninstrument()
     rows = [[name, seconds / n * 1e6] for name, seconds in cost.items()]
     # The built-in heuristics run inline in the evaluation processor: their own rows break that
@@ -81,7 +81,7 @@ def stages(all_calls: list[Any], path: str, warm: int = 200) -> list[list[Any]]:
     return rows
 
 
-def _stage_pass(monitor: Any, calls: list[Any], cost: dict[str, float], pool_evaluators: list[Any]) -> int:
+def _stage_pass(monitor: Any, calls: list[Any], cost: dict[str, float], evaluators: list[Any]) -> int:
     from llm_monitor_sdk._monitor import prompt_fingerprint
     from llm_monitor_sdk._records import build_call_record
     from llm_monitor_sdk.evaluation._base import evaluate_record
@@ -128,7 +128,7 @@ def _stage_pass(monitor: Any, calls: list[Any], cost: dict[str, float], pool_eva
 
         timed(f"processor {entry.name}", run, records)
     monitor.flush(120)  # let the pool finish what the evaluation processor handed over
-    for evaluator in pool_evaluators:
+    for evaluator in evaluators:
 
         def score(record: dict[str, Any], evaluator: Any = evaluator) -> None:
             try:

@@ -34,35 +34,15 @@ def test_the_cheaper_model_example(tmp_path: Path) -> None:
     for line in out.stdout.splitlines():
         if line.startswith(("rouge ", "relevance ")):
             assert line in docs, f"docs/evaluation.md does not show the example's line: {line!r}"
-    gate = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "llm_monitor_sdk.cli",
-            "eval",
-            "compare",
-            str(tmp_path / "run-gpt-4o.jsonl"),
-            str(tmp_path / "run-gpt-4o-mini.jsonl"),
-            "--fail-on-regression",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    a, b = tmp_path / "run-gpt-4o.jsonl", tmp_path / "run-gpt-4o-mini.jsonl"
+    gate = _compare_gate(a, b)
     assert gate.returncode == 1 and "regression: rouge.mean, rouge.pass_rate" in gate.stderr, gate.stderr
-    same = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "llm_monitor_sdk.cli",
-            "eval",
-            "compare",
-            str(tmp_path / "run-gpt-4o.jsonl"),
-            str(tmp_path / "run-gpt-4o.jsonl"),
-            "--fail-on-regression",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    same = _compare_gate(a, a)
     assert same.returncode == 0, same.stderr
+
+
+def _compare_gate(run_a: Path, run_b: Path) -> subprocess.CompletedProcess[str]:
+    command = ["eval", "compare", str(run_a), str(run_b), "--fail-on-regression"]
+    return subprocess.run(
+        [sys.executable, "-m", "llm_monitor_sdk.cli", *command], capture_output=True, text=True, timeout=60
+    )

@@ -13,10 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -80,53 +77,13 @@ def test_batch_is_on_disk_before_its_first_retry(tmp_path: Path) -> None:
     assert exporter.stats["lost"] == 0
 
 
-class _FlakyReceiver:
-    """Answers 503 to the first ``failures`` requests, then 200; keeps the accepted record ids."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.accepted: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    status = 503
-                else:
-                    status = 200
-                    receiver.accepted.extend(r["record_id"] for r in json.loads(body)["records"])
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ingest"
-
-
-@pytest.fixture
-def flaky() -> Iterator[_FlakyReceiver]:
-    server = _FlakyReceiver(failures=1)
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
-def test_batch_delivered_by_a_retry_leaves_nothing_on_disk(flaky: _FlakyReceiver, tmp_path: Path) -> None:
-    exporter = HTTPExporter(flaky.url, spool_dir=str(tmp_path), max_retries=3, backoff_base=0.2)
+def test_batch_delivered_by_a_retry_leaves_nothing_on_disk(receiver: Any, tmp_path: Path) -> None:
+    receiver.respond(503)  # the first attempt fails, the retry is accepted
+    exporter = HTTPExporter(receiver.url, spool_dir=str(tmp_path), max_retries=3, backoff_base=0.2)
     exporter.export(_batch("b", 3))
     assert exporter.force_flush(10)
     exporter.shutdown()
-    assert flaky.accepted == ["b-0", "b-1", "b-2"]  # once: the disk copy was not replayed as well
+    assert receiver.record_ids() == ["b-0", "b-1", "b-2"]  # once: the disk copy was not replayed as well
     assert os.listdir(tmp_path) == []
     stats = exporter.stats
     assert (stats["sent"], stats["spooled"], stats["spool_pending"], stats["lost"]) == (3, 3, 0, 0)
@@ -187,16 +144,18 @@ def test_sigkill_after_the_last_call_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_failed_early_spool_write_is_not_a_drop_when_the_retry_delivers(
-    flaky: _FlakyReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    receiver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    receiver.respond(503)
+
     def disk_full(self: Any, path: str, body: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(DiskSpool, "_write_atomically", disk_full)
-    exporter = HTTPExporter(flaky.url, spool_dir=str(tmp_path), max_retries=3, backoff_base=0.2)
+    exporter = HTTPExporter(receiver.url, spool_dir=str(tmp_path), max_retries=3, backoff_base=0.2)
     exporter.export(_batch("b", 3))
     assert exporter.force_flush(10)
     exporter.shutdown()
-    assert flaky.accepted == ["b-0", "b-1", "b-2"]
+    assert receiver.record_ids() == ["b-0", "b-1", "b-2"]
     stats = exporter.stats
     assert (stats["sent"], stats["spool_errors"], stats["spool_dropped"], stats["lost"]) == (3, 1, 0, 0)

@@ -4,13 +4,9 @@ tells the truth about failed writes."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -161,53 +157,12 @@ def test_symlink_through_instrument_is_logged_counted_and_flush_is_false(
 # ---------------------------------------------------------------- c. foreign files in the spool
 
 
-class _Receiver:
-    """A loopback HTTP endpoint that keeps every request's headers and records."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    raw = gzip.decompress(raw)
-                receiver.requests.append({"headers": dict(self.headers), "body": raw})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ingest"
-
-    def record_ids(self) -> list[str]:
-        return [r["record_id"] for q in self.requests for r in json.loads(q["body"])["records"]]
-
-
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
 def _foreign_body() -> bytes:
     return json.dumps({"records": [{"record_id": "planted", "kind": "llm_call"}]}).encode()
 
 
 def test_foreign_files_in_the_spool_are_never_replayed_nor_deleted(
-    receiver: _Receiver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    receiver: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
@@ -243,7 +198,7 @@ def test_foreign_files_in_the_spool_are_never_replayed_nor_deleted(
     assert not _messages(caplog, "notes.txt")
 
 
-def test_our_spooled_batches_carry_the_header_and_are_replayed(receiver: _Receiver, tmp_path: Path) -> None:
+def test_our_spooled_batches_carry_the_header_and_are_replayed(receiver: Any, tmp_path: Path) -> None:
     spool = DiskSpool(str(tmp_path), max_bytes=10_000, fsync=False)
     body = json.dumps({"records": [{"record_id": "spooled", "kind": "llm_call"}]}).encode()
     entry = spool.put(0, body, 1)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .._files import O_NOFOLLOW, make_private_dirs
 from .ledger import CounterState, IdSource, LedgerError, Line, ReserveOutcome, SettleOutcome, WriteBackOutcome
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_S", "SQLiteLedger"]
@@ -66,24 +67,6 @@ def _is_lock_contention(exc: sqlite3.OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
-def _make_private_dirs(directory: str) -> None:
-    """Create the missing directories of ``directory`` with mode 0700 (existing ones are left alone)."""
-    missing: list[str] = []
-    current = os.path.abspath(directory)
-    while current and not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o700)  # the umask may have removed bits mkdir asked for
-
-
 class SQLiteLedger:
     """Counters and reservations in one SQLite file shared by every process on the host."""
 
@@ -120,11 +103,9 @@ class SQLiteLedger:
             return
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
-            _make_private_dirs(directory)
+            make_private_dirs(directory)
         try:
-            fd = os.open(
-                self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
-            )
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW, 0o600)
         except FileExistsError:
             if os.path.islink(self.path):  # planted after instrument() checked the path
                 raise OSError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from .compare import LOWER_IS_BETTER, compare
+from .compare import LOWER_IS_BETTER, compare, regressions
 from .offline import EvalRun, load_run
 
 _METRICS = ("mean", "pass_rate")
@@ -85,15 +85,14 @@ def check_run(
     if baseline is not None:
         base = _as_run(baseline, "baseline")
         result = compare(base, current, alpha=alpha, seed=seed)
-        for evaluator, metrics in result["evaluators"].items():
-            for metric in _METRICS:
-                entry = metrics.get(metric)
-                if entry and entry["verdict"] == "worse":
-                    failures.append(
-                        f"{evaluator}.{metric}: {entry['b']:.4g} vs baseline {entry['a']:.4g} "
-                        f"(difference {entry['difference']:+.4g}, p = {entry['p_value']:.3g}, "
-                        f"{entry['pairs']} pairs): significantly worse than {base.name}"
-                    )
+        for name in regressions(result, _METRICS):
+            evaluator, _, metric = name.rpartition(".")
+            entry = result["evaluators"][evaluator][metric]
+            failures.append(
+                f"{name}: {entry['b']:.4g} vs baseline {entry['a']:.4g} "
+                f"(difference {entry['difference']:+.4g}, p = {entry['p_value']:.3g}, "
+                f"{entry['pairs']} pairs): significantly worse than {base.name}"
+            )
         for missing in result["only_in_a"]:
             failures.append(f"{missing}: scored in the baseline {base.name}, not in this run")
     return failures

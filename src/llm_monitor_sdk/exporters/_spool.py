@@ -25,7 +25,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ._files import O_NOFOLLOW, make_private_dirs
+from .._files import O_NOFOLLOW, make_private_dirs
 
 logger = logging.getLogger("llm_monitor_sdk.exporters.spool")
 

@@ -10,9 +10,9 @@ import stat
 import threading
 from collections.abc import Sequence
 
+from .._files import O_NOFOLLOW, make_private_dirs
 from ..record import RecordDict
 from ._base import encoded_records
-from ._files import O_NOFOLLOW, make_private_dirs
 
 logger = logging.getLogger("llm_monitor_sdk")
 

@@ -1,4 +1,4 @@
-"""File-system helpers shared by the exporters that write to disk (JSONL file, HTTP spool).
+"""File-system helpers shared by everything the SDK writes to disk (JSONL file, HTTP spool, SQLite budget store).
 
 Everything the SDK creates is private to the process user, whatever the umask: directories 0700,
 files 0600. Files are opened with ``O_NOFOLLOW`` so a symlink planted at a path the SDK writes is
